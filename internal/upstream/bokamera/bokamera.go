@@ -1,0 +1,404 @@
+// Package bokamera is the gateway's client for the BokaMera booking API, a
+// ServiceStack host: the customer query and the Axema user sync jobs. Every
+// call carries the company's x-api-key and a Keycloak bearer token.
+package bokamera
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/upstream"
+)
+
+// DefaultClientID is the public Keycloak client BokaMera documents for API users.
+const DefaultClientID = "bm-external-api-users"
+
+const (
+	pageSize = 100  // the AutoQuery cap, so larger pages would not help
+	maxPages = 1000 // guards AllCustomers against a server that never ends
+)
+
+// Config configures a Client.
+type Config struct {
+	BaseURL            string // e.g. https://api.bokamera.se/ (must end with /)
+	APIKey             string // x-api-key header on every request
+	TokenURL           string // Keycloak token endpoint (absolute URL)
+	ClientID           string // default DefaultClientID
+	Username, Password string // Keycloak password grant
+	CompanyID          string // default company (GUID) for queries and syncs
+}
+
+// Client calls BokaMera through the shared upstream stack. It is safe for
+// concurrent use.
+type Client struct {
+	up       *upstream.Client
+	cfg      Config
+	base     *url.URL
+	now      func() time.Time // token clock; tests replace it
+	pageSize int
+
+	fetch chan struct{} // one token fetch at a time
+	mu    sync.Mutex    // guards tok
+	tok   token
+}
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// New validates cfg and builds a client on up.
+func New(up *upstream.Client, cfg Config) (*Client, error) {
+	var errs []error
+	if up == nil {
+		errs = append(errs, errors.New("upstream client is required"))
+	}
+	base, err := httpURL(cfg.BaseURL)
+	if err != nil || !strings.HasSuffix(base.Path, "/") {
+		errs = append(errs, errors.New("BaseURL must be an absolute http(s) URL ending in /"))
+	}
+	if _, err := httpURL(cfg.TokenURL); err != nil {
+		errs = append(errs, errors.New("TokenURL must be an absolute http(s) URL"))
+	}
+	if cfg.APIKey == "" {
+		errs = append(errs, errors.New("APIKey is required"))
+	}
+	if cfg.Username == "" || cfg.Password == "" {
+		errs = append(errs, errors.New("Username and Password are required"))
+	}
+	if cfg.CompanyID != "" && !guidRE.MatchString(cfg.CompanyID) {
+		errs = append(errs, errors.New("CompanyID must be a GUID"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("bokamera config: %w", err)
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = DefaultClientID
+	}
+	return &Client{up: up, cfg: cfg, base: base, now: time.Now, pageSize: pageSize, fetch: make(chan struct{}, 1)}, nil
+}
+
+func httpURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("not an absolute http(s) URL")
+	}
+	return u, nil
+}
+
+// CustomerQuery filters and pages GET /customers. Take 0 leaves the page
+// size to BokaMera.
+type CustomerQuery struct {
+	Search     string
+	Skip, Take int
+}
+
+// ListCustomers returns one page of the default company's customers and the
+// total number matching.
+func (c *Client) ListCustomers(ctx context.Context, q CustomerQuery) ([]model.BookingCustomer, int, error) {
+	p, err := c.customerPage(ctx, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := p.Offset + len(p.Results)
+	if p.Total != nil {
+		total = *p.Total
+	}
+	return p.items, total, nil
+}
+
+// AllCustomers pages through every customer matching search.
+func (c *Client) AllCustomers(ctx context.Context, search string) ([]model.BookingCustomer, error) {
+	var all []model.BookingCustomer
+	seen := map[string]bool{}
+	skip := 0
+	for range maxPages {
+		p, err := c.customerPage(ctx, CustomerQuery{Search: search, Skip: skip, Take: c.pageSize})
+		if err != nil {
+			return nil, err
+		}
+		// Rows may shift between pages while customers are added or removed.
+		for _, b := range p.items {
+			if !seen[b.ID] {
+				seen[b.ID] = true
+				all = append(all, b)
+			}
+		}
+		skip = p.Offset + len(p.Results)
+		switch {
+		case p.bare || len(p.Results) == 0:
+			return all, nil // a bare array is the whole list
+		case p.Total != nil && skip >= *p.Total:
+			return all, nil
+		case p.Total == nil && len(p.Results) < c.pageSize:
+			return all, nil
+		}
+	}
+	return nil, &upstream.Error{Vendor: c.up.Vendor(), Op: "list_customers",
+		Err: fmt.Errorf("%w: customer paging did not end after %d pages", upstream.ErrMalformed, maxPages)}
+}
+
+type customerPage struct {
+	Offset  int
+	Total   *int
+	Results []wireCustomer
+	bare    bool
+	items   []model.BookingCustomer
+}
+
+func (c *Client) customerPage(ctx context.Context, q CustomerQuery) (customerPage, error) {
+	v := url.Values{}
+	if c.cfg.CompanyID != "" {
+		v.Set("CompanyId", c.cfg.CompanyID)
+	}
+	if q.Search != "" {
+		v.Set("Search", q.Search)
+	}
+	if q.Skip > 0 {
+		v.Set("Skip", fmt.Sprint(q.Skip))
+	}
+	if q.Take > 0 {
+		v.Set("Take", fmt.Sprint(q.Take))
+	}
+	var p customerPage
+	err := c.call(ctx, "list_customers", http.MethodGet, "customers", v, nil, func(resp *http.Response) error {
+		var raw json.RawMessage
+		if err := decode(resp, &raw); err != nil {
+			return err
+		}
+		// BokaMera answers QueryResponse; some deployments a bare array.
+		if p.bare = bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[")); p.bare {
+			p.Offset = q.Skip
+			return unmarshal(resp, raw, &p.Results)
+		}
+		return unmarshal(resp, raw, &p)
+	})
+	if err != nil {
+		return p, err
+	}
+	for _, w := range p.Results {
+		if w.ID == "" {
+			return p, &upstream.Error{Vendor: c.up.Vendor(), Op: "list_customers", Status: http.StatusOK,
+				Err: fmt.Errorf("%w: customer without Id", upstream.ErrMalformed)}
+		}
+		company := w.CompanyID
+		if company == "" {
+			company = c.cfg.CompanyID
+		}
+		p.items = append(p.items, model.BookingCustomer{ID: w.ID, CompanyID: company, FirstName: w.Firstname,
+			LastName: w.Lastname, Email: w.Email, Phone: w.Phone, Visible: w.Visible})
+	}
+	return p, nil
+}
+
+// StartUserSync starts a background Axema user sync for companyID ("" means
+// the configured company, or the logged-in user's). A sync already running
+// for the company gives ErrConflict. It is never retried.
+func (c *Client) StartUserSync(ctx context.Context, companyID string) (model.AxemaSyncJob, error) {
+	body := map[string]string{}
+	if id := c.company(companyID); id != "" {
+		body["CompanyId"] = id
+	}
+	var w wireJob
+	err := c.call(ctx, "start_user_sync", http.MethodPost, "codelock/axema/usersync", nil, body, func(resp *http.Response) error {
+		return decode(resp, &w)
+	})
+	if err != nil {
+		return model.AxemaSyncJob{}, err
+	}
+	return c.job(w, companyID, "start_user_sync")
+}
+
+// UserSyncJobs lists the company's sync jobs, newest first.
+func (c *Client) UserSyncJobs(ctx context.Context, companyID string) ([]model.AxemaSyncJob, error) {
+	v := url.Values{}
+	if id := c.company(companyID); id != "" {
+		v.Set("CompanyId", id)
+	}
+	var env struct{ Results []wireJob }
+	err := c.call(ctx, "list_user_syncs", http.MethodGet, "codelock/axema/usersync", v, nil, func(resp *http.Response) error {
+		return decode(resp, &env)
+	})
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]model.AxemaSyncJob, 0, len(env.Results))
+	for _, w := range env.Results {
+		j, err := c.job(w, companyID, "list_user_syncs")
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	// The order is unspecified upstream.
+	slices.SortStableFunc(jobs, func(a, b model.AxemaSyncJob) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return jobs, nil
+}
+
+// UserSyncJob fetches one sync job with its progress counters.
+func (c *Client) UserSyncJob(ctx context.Context, id, companyID string) (model.AxemaSyncJob, error) {
+	if id == "" {
+		return model.AxemaSyncJob{}, &upstream.Error{Vendor: c.up.Vendor(), Op: "get_user_sync", Err: upstream.ErrNotFound}
+	}
+	v := url.Values{}
+	if cid := c.company(companyID); cid != "" {
+		v.Set("CompanyId", cid)
+	}
+	var w wireJob
+	err := c.call(ctx, "get_user_sync", http.MethodGet, "codelock/axema/usersync/"+url.PathEscape(id), v, nil, func(resp *http.Response) error {
+		return decode(resp, &w)
+	})
+	if err != nil {
+		return model.AxemaSyncJob{}, err
+	}
+	return c.job(w, companyID, "get_user_sync")
+}
+
+func (c *Client) company(id string) string {
+	if id == "" {
+		return c.cfg.CompanyID
+	}
+	return id
+}
+
+func (c *Client) job(w wireJob, companyID, op string) (model.AxemaSyncJob, error) {
+	j, err := w.model()
+	if err != nil {
+		return j, &upstream.Error{Vendor: c.up.Vendor(), Op: op, Status: http.StatusOK, Err: fmt.Errorf("%w: %v", upstream.ErrMalformed, err)}
+	}
+	if j.CompanyID == "" {
+		j.CompanyID = c.company(companyID)
+	}
+	return j, nil
+}
+
+// call sends one authenticated API request; handle decodes a 2xx answer.
+func (c *Client) call(ctx context.Context, op, method, rel string, q url.Values, body any, handle func(*http.Response) error) error {
+	tok, err := c.accessToken(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(rel)
+	if err != nil {
+		return &upstream.Error{Vendor: c.up.Vendor(), Op: op, Err: err}
+	}
+	u = c.base.ResolveReference(u)
+	u.RawQuery = q.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return &upstream.Error{Vendor: c.up.Vendor(), Op: op, Err: err}
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, u.String(), rd)
+	if err != nil {
+		return &upstream.Error{Vendor: c.up.Vendor(), Op: op, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("x-api-key", c.cfg.APIKey)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	err = c.up.Do(ctx, upstream.Call{Op: op, Request: req, Handle: func(resp *http.Response) error {
+		if resp.StatusCode/100 != 2 {
+			return apiError(resp)
+		}
+		return handle(resp)
+	}})
+	var e *upstream.Error
+	if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
+		c.dropToken(tok) // the next call logs in again
+	}
+	return err
+}
+
+// apiError maps a ServiceStack ResponseStatus answer onto *upstream.Error.
+func apiError(resp *http.Response) error {
+	e := &upstream.Error{Status: resp.StatusCode}
+	var env struct {
+		ResponseStatus *struct {
+			ErrorCode, Message string
+			Errors             []struct{ ErrorCode, FieldName, Message string }
+		}
+	}
+	if json.Unmarshal(upstream.ReadErrorBody(resp.Body), &env) == nil && env.ResponseStatus != nil {
+		rs := env.ResponseStatus
+		e.Code, e.Message = rs.ErrorCode, rs.Message
+		if len(rs.Errors) > 0 && e.Message == "" {
+			f := rs.Errors[0]
+			e.Message = strings.TrimPrefix(f.FieldName+": "+f.Message, ": ")
+			if e.Code == "" {
+				e.Code = f.ErrorCode
+			}
+		}
+		e.Code, e.Message = bounded(e.Code), bounded(e.Message)
+	}
+	switch s := resp.StatusCode; {
+	case s == http.StatusNotFound:
+		e.Err = upstream.ErrNotFound
+	case s == http.StatusConflict, s == http.StatusBadRequest && syncRunning(e.Code, e.Message):
+		// The conflict status is undocumented; 400 is as likely as 409.
+		e.Err = upstream.ErrConflict
+	case s == http.StatusUnauthorized, s == http.StatusForbidden:
+		e.Err = upstream.ErrCredentials
+	case s == http.StatusTooManyRequests, s >= 500:
+		e.RetryAfter = upstream.RetryAfter(resp.Header, time.Now())
+	case s >= 400:
+		e.Err = upstream.ErrRejected
+	default:
+		e.Err = fmt.Errorf("%w: unexpected status", upstream.ErrMalformed)
+	}
+	return e
+}
+
+func syncRunning(code, msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.EqualFold(code, "Conflict") || strings.Contains(m, "already running") ||
+		strings.Contains(m, "already in progress") ||
+		(strings.Contains(m, "sync") && (strings.Contains(m, "running") || strings.Contains(m, "in progress")))
+}
+
+// bounded keeps vendor text short enough for logs and error details.
+func bounded(s string) string {
+	const n = 500
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// decode reads a success body; a body not in the documented format is the
+// vendor's fault (ErrMalformed, with the status kept).
+func decode(resp *http.Response, v any) error {
+	if err := upstream.DecodeJSON(resp.Body, v); err != nil {
+		return &upstream.Error{Status: resp.StatusCode, Err: err}
+	}
+	return nil
+}
+
+func unmarshal(resp *http.Response, raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return &upstream.Error{Status: resp.StatusCode, Err: fmt.Errorf("%w: %v", upstream.ErrMalformed, err)}
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package bokamera
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/model"
+)
+
+// wireCustomer is a customer item of GET /customers. encoding/json matches
+// names case-insensitively, which covers the odd Firstname/Lastname casing.
+type wireCustomer struct {
+	ID        string `json:"Id"`
+	CompanyID string `json:"CompanyId"`
+	Firstname string `json:"Firstname"`
+	Lastname  string `json:"Lastname"`
+	Email     string `json:"Email"`
+	Phone     string `json:"Phone"`
+	Visible   bool   `json:"Visible"`
+}
+
+// wireJob is AxemaUserSyncJobResponse.
+type wireJob struct {
+	ID           string   `json:"Id"`
+	CompanyID    string   `json:"CompanyId"`
+	Status       *int     `json:"Status"`
+	StatusName   string   `json:"StatusName"`
+	UsersFound   *int     `json:"UsersFound"`
+	UsersCreated *int     `json:"UsersCreated"`
+	UsersUpdated *int     `json:"UsersUpdated"`
+	ErrorMessage string   `json:"ErrorMessage"`
+	CreatedDate  wireTime `json:"CreatedDate"`
+	UpdatedDate  wireTime `json:"UpdatedDate"`
+}
+
+// syncStates maps AxemaUserSyncStatus 0..3 (Pending, Processing, Completed,
+// Failed) onto the normalized states.
+var syncStates = []struct{ name, state string }{
+	{"Pending", model.SyncPending},
+	{"Processing", model.SyncRunning},
+	{"Completed", model.SyncSucceeded},
+	{"Failed", model.SyncFailed},
+}
+
+func (w wireJob) model() (model.AxemaSyncJob, error) {
+	j := model.AxemaSyncJob{
+		VendorJobID: w.ID, CompanyID: w.CompanyID, UsersFound: w.UsersFound, UsersCreated: w.UsersCreated,
+		UsersUpdated: w.UsersUpdated, Error: bounded(w.ErrorMessage),
+		CreatedAt: time.Time(w.CreatedDate), UpdatedAt: time.Time(w.UpdatedDate),
+	}
+	if w.ID == "" {
+		return j, errors.New("sync job without Id")
+	}
+	switch {
+	case w.Status != nil && *w.Status >= 0 && *w.Status < len(syncStates):
+		j.State = syncStates[*w.Status].state
+	default:
+		// A host excluding default values would drop Status 0; the name stays.
+		for _, s := range syncStates {
+			if strings.EqualFold(w.StatusName, s.name) {
+				j.State = s.state
+			}
+		}
+	}
+	if j.State == "" {
+		return j, fmt.Errorf("unknown sync status %v %q", ptrVal(w.Status), w.StatusName)
+	}
+	return j, nil
+}
+
+func ptrVal(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// wireTime is a ServiceStack DateTime: ISO-8601, normally without an offset
+// (read as UTC), but an offset or Z and fractional seconds are accepted.
+type wireTime time.Time
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02",
+}
+
+func (t *wireTime) UnmarshalJSON(b []byte) error {
+	var s *string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	if s == nil || *s == "" {
+		*t = wireTime{}
+		return nil
+	}
+	v, err := parseTime(*s)
+	if err != nil {
+		return err
+	}
+	*t = wireTime(v)
+	return nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	for _, l := range timeLayouts {
+		if v, err := time.ParseInLocation(l, s, time.UTC); err == nil {
+			return v.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unrecognised date %q", s)
+}

@@ -1,0 +1,309 @@
+// Package upstream is the shared client stack every vendor client sits on:
+// a circuit breaker and a concurrency cap per vendor, a per-call timeout,
+// Prometheus metrics, bounded body reads and typed errors.
+//
+// Vendor packages build requests and decode their own dialect; this package
+// decides whether a call may go out and how its outcome is counted.
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// MaxBodyBytes bounds every vendor response body the gateway reads.
+const MaxBodyBytes = 8 << 20
+
+// BreakerConfig tunes the per-vendor circuit breaker.
+type BreakerConfig struct {
+	// MinRequests in the rolling window before the breaker may trip.
+	MinRequests uint32
+	// FailureRatio at or above which the breaker trips (0..1].
+	FailureRatio float64
+	// Window is the rolling window over which failures are counted.
+	Window time.Duration
+	// OpenFor is how long the breaker stays open before a half-open probe.
+	OpenFor time.Duration
+	// HalfOpenProbes is how many calls may probe while half-open.
+	HalfOpenProbes uint32
+}
+
+// DefaultBreaker is a sensible production default.
+var DefaultBreaker = BreakerConfig{
+	MinRequests:    10,
+	FailureRatio:   0.5,
+	Window:         30 * time.Second,
+	OpenFor:        15 * time.Second,
+	HalfOpenProbes: 2,
+}
+
+// Config describes one vendor's client stack.
+type Config struct {
+	Vendor  string
+	Timeout time.Duration // per call, including reading the body
+	// MaxConcurrent caps in-flight calls to this vendor; beyond it a call
+	// fails at once with ErrUnavailable instead of queuing. 0 means 64.
+	MaxConcurrent int
+	Breaker       BreakerConfig
+	// HTTPClient overrides the tuned default (tests only).
+	HTTPClient *http.Client
+}
+
+// Client runs calls to one vendor through breaker, bulkhead, timeout and
+// metrics. It is safe for concurrent use; build one per vendor.
+type Client struct {
+	vendor  string
+	timeout time.Duration
+	http    *http.Client
+	breaker *gobreaker.CircuitBreaker[struct{}]
+	slots   chan struct{}
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+// New builds a vendor client stack. metrics may be shared by all vendors.
+func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Client, error) {
+	if cfg.Vendor == "" {
+		return nil, errors.New("upstream: vendor name is required")
+	}
+	if cfg.Timeout <= 0 {
+		return nil, fmt.Errorf("upstream %s: timeout must be positive", cfg.Vendor)
+	}
+	if metrics == nil {
+		return nil, fmt.Errorf("upstream %s: metrics are required", cfg.Vendor)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 64
+	}
+	b := cfg.Breaker
+	if b == (BreakerConfig{}) {
+		b = DefaultBreaker
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: NewTransport(cfg.MaxConcurrent), Timeout: 0}
+	}
+	c := &Client{
+		vendor:  cfg.Vendor,
+		timeout: cfg.Timeout,
+		http:    hc,
+		slots:   make(chan struct{}, cfg.MaxConcurrent),
+		metrics: metrics,
+		log:     log.With("vendor", cfg.Vendor),
+	}
+	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:         cfg.Vendor,
+		MaxRequests:  max(b.HalfOpenProbes, 1),
+		Interval:     b.Window,
+		BucketPeriod: b.Window / 10,
+		Timeout:      b.OpenFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool {
+			return n.Requests >= b.MinRequests &&
+				float64(n.TotalFailures) >= b.FailureRatio*float64(n.Requests)
+		},
+		IsSuccessful: func(err error) bool { return !vendorFault(err) },
+		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			metrics.breakerState.WithLabelValues(name).Set(breakerGauge(to))
+			c.log.Warn("circuit breaker state changed", "from", from.String(), "to", to.String())
+		},
+	})
+	metrics.breakerState.WithLabelValues(cfg.Vendor).Set(0)
+	return c, nil
+}
+
+// Vendor is the vendor name this client calls.
+func (c *Client) Vendor() string { return c.vendor }
+
+// BreakerState is "closed", "half-open" or "open".
+func (c *Client) BreakerState() string { return c.breaker.State().String() }
+
+// NewTransport is a tuned transport for one vendor: bounded dials, TLS and
+// header waits, connection reuse sized to the vendor's concurrency cap.
+func NewTransport(maxConns int) *http.Transport {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          maxConns,
+		MaxIdleConnsPerHost:   maxConns,
+		MaxConnsPerHost:       maxConns,
+		IdleConnTimeout:       90 * time.Second,
+	}
+}
+
+// Call describes one logical vendor call.
+type Call struct {
+	// Op is a short snake_case operation name, used in metrics and errors.
+	Op string
+	// Request is sent as is; it must not carry a context (Do adds it).
+	Request *http.Request
+	// Handle reads the response (status check, decode). It runs inside the
+	// call's timeout; Do closes the body afterwards. An *Error it returns
+	// gets Vendor and Op filled in.
+	Handle func(*http.Response) error
+}
+
+// Do runs one call through the bulkhead, the breaker and the timeout, and
+// records it. Every failure is an *Error.
+func (c *Client) Do(ctx context.Context, call Call) error {
+	start := time.Now()
+	err := c.do(ctx, call)
+	outcome := outcomeOf(err)
+	c.metrics.requests.WithLabelValues(c.vendor, call.Op, outcome).Inc()
+	c.metrics.duration.WithLabelValues(c.vendor, call.Op, outcome).Observe(time.Since(start).Seconds())
+	return err
+}
+
+func (c *Client) do(ctx context.Context, call Call) error {
+	if err := ctx.Err(); err != nil {
+		return &Error{Vendor: c.vendor, Op: call.Op, Err: err}
+	}
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	default:
+		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: concurrency cap reached", ErrUnavailable)}
+	}
+	_, err := c.breaker.Execute(func() (struct{}, error) {
+		return struct{}{}, c.attempt(ctx, call)
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
+	}
+	return err
+}
+
+func (c *Client) attempt(parent context.Context, call Call) error {
+	ctx, cancel := context.WithTimeout(parent, c.timeout)
+	defer cancel()
+	fail := func(err error) error {
+		// The context's error says more than the transport's wrapping of it.
+		if cerr := ctx.Err(); cerr != nil {
+			if parent.Err() != nil {
+				cerr = parent.Err()
+			}
+			err = cerr
+		}
+		return &Error{Vendor: c.vendor, Op: call.Op, Err: err}
+	}
+	resp, err := c.http.Do(call.Request.WithContext(ctx))
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		// Drain a little so the connection can be reused, then close.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+	}()
+	resp.Body = limitBody(resp.Body)
+	if err := call.Handle(resp); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			if e.Vendor == "" {
+				e.Vendor = c.vendor
+			}
+			if e.Op == "" {
+				e.Op = call.Op
+			}
+			if e.Status == 0 && ctx.Err() != nil {
+				return fail(err)
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return fail(err)
+		}
+		// A body that could not be read or decoded is the vendor's fault.
+		if !errors.Is(err, ErrMalformed) {
+			err = fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return &Error{Vendor: c.vendor, Op: call.Op, Status: resp.StatusCode, Err: err}
+	}
+	return nil
+}
+
+type limitedBody struct {
+	io.Reader
+	io.Closer
+}
+
+func limitBody(rc io.ReadCloser) io.ReadCloser {
+	return limitedBody{Reader: io.LimitReader(rc, MaxBodyBytes), Closer: rc}
+}
+
+// DecodeJSON decodes a whole (already bounded) body into v.
+func DecodeJSON(r io.Reader, v any) error {
+	if err := json.NewDecoder(r).Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
+// ReadErrorBody reads at most 64 KiB of an error body for decoding.
+func ReadErrorBody(r io.Reader) []byte {
+	b, _ := io.ReadAll(io.LimitReader(r, 64<<10))
+	return b
+}
+
+// RetryAfter parses a Retry-After header in seconds or HTTP-date form.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	var secs int
+	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func outcomeOf(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.As(err, &e) && e.Status == 0:
+		return "connection_error"
+	case vendorFault(err):
+		return "error"
+	default:
+		return "rejected"
+	}
+}
+
+func breakerGauge(s gobreaker.State) float64 {
+	switch s {
+	case gobreaker.StateHalfOpen:
+		return 1
+	case gobreaker.StateOpen:
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,412 @@
+// Package crayon is the gateway's client for the Crayon Cloud-iQ "Customer
+// API": customer tenants and their Microsoft agreement consents.
+//
+// Crayon issues bearer tokens through a resource-owner password grant with
+// no refresh token, so the client logs in again shortly before a token
+// expires. JSON is PascalCase and enums are ints; both are mapped here into
+// the vendor-neutral model types.
+package crayon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/upstream"
+)
+
+// Paging defaults. Crayon's SDK pages 50 at a time; a full listing uses
+// bigger pages to save round trips but stays well under the server's
+// (undocumented, about 500) maximum.
+const (
+	DefaultPageSize = 50
+	AllPageSize     = 100
+	// maxPages stops AllTenants if the vendor's TotalHits never lets paging end.
+	maxPages = 1000
+)
+
+// Config is how the gateway reaches Crayon.
+type Config struct {
+	// BaseURL is the API root, e.g. https://api.crayon.com/ (must end
+	// with "/"); routes live under api/v1/.
+	BaseURL string
+	// ClientID and ClientSecret authenticate the API client (Basic auth on
+	// the token endpoint).
+	ClientID, ClientSecret string
+	// Username and Password are the API user's (password grant, scope CustomerApi).
+	Username, Password string
+	// OrganizationID is the reseller organization whose tenants are listed
+	// when a filter names none; Crayon needs one in practice.
+	OrganizationID int
+}
+
+// Client calls Crayon. It is safe for concurrent use.
+type Client struct {
+	up   *upstream.Client
+	base *url.URL
+	cfg  Config
+	now  func() time.Time // replaced in tests to move past token expiry
+
+	fetch     chan struct{} // one token fetch at a time
+	mu        sync.Mutex    // guards tok and refreshAt
+	tok       string
+	refreshAt time.Time
+}
+
+// New validates cfg and returns a client that sends every call through up.
+func New(up *upstream.Client, cfg Config) (*Client, error) {
+	var errs []error
+	if up == nil {
+		errs = append(errs, errors.New("upstream client is required"))
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	switch {
+	case err != nil || cfg.BaseURL == "":
+		errs = append(errs, errors.New("base URL is missing or unparsable"))
+	case base.Scheme != "http" && base.Scheme != "https", base.Host == "":
+		errs = append(errs, errors.New("base URL must be an absolute http(s) URL"))
+	case !strings.HasSuffix(base.Path, "/"):
+		errs = append(errs, errors.New(`base URL must end with "/"`))
+	}
+	for name, v := range map[string]string{"client id": cfg.ClientID, "client secret": cfg.ClientSecret, "username": cfg.Username, "password": cfg.Password} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	if cfg.OrganizationID <= 0 {
+		errs = append(errs, errors.New("organization id must be positive"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("crayon config: %w", err)
+	}
+	return &Client{up: up, base: base, cfg: cfg, now: time.Now, fetch: make(chan struct{}, 1)}, nil
+}
+
+// TenantFilter narrows a tenant listing. Zero values are omitted.
+type TenantFilter struct {
+	// OrganizationID 0 means Config.OrganizationID.
+	OrganizationID, PublisherID, CustomerTenantType int
+	Domain, DomainPrefix                            string
+	// Search matches the tenant's name or reference (substring).
+	Search string
+	// Page is 1-based (0 means 1); PageSize 0 means DefaultPageSize.
+	Page, PageSize int
+}
+
+func (c *Client) tenantQuery(f TenantFilter) url.Values {
+	q := url.Values{}
+	org := f.OrganizationID
+	if org == 0 {
+		org = c.cfg.OrganizationID
+	}
+	q.Set("OrganizationId", strconv.Itoa(org))
+	for name, v := range map[string]int{"PublisherId": f.PublisherID, "CustomerTenantType": f.CustomerTenantType} {
+		if v != 0 {
+			q.Set(name, strconv.Itoa(v))
+		}
+	}
+	for name, v := range map[string]string{"Domain": f.Domain, "DomainPrefix": f.DomainPrefix, "Search": f.Search} {
+		if v != "" {
+			q.Set(name, v)
+		}
+	}
+	q.Set("Page", strconv.Itoa(max(f.Page, 1)))
+	size := f.PageSize
+	if size <= 0 {
+		size = DefaultPageSize
+	}
+	q.Set("PageSize", strconv.Itoa(size))
+	return q
+}
+
+// ListTenants returns one page of customer tenants and the total number of
+// matches across all pages.
+func (c *Client) ListTenants(ctx context.Context, f TenantFilter) ([]model.Tenant, int64, error) {
+	var col collection[tenantDTO]
+	if err := c.call(ctx, "list_tenants", http.MethodGet, "api/v1/customertenants/", c.tenantQuery(f), nil, &col); err != nil {
+		return nil, 0, err
+	}
+	out := make([]model.Tenant, 0, len(col.Items))
+	for _, t := range col.Items {
+		out = append(out, t.model())
+	}
+	return out, col.TotalHits, nil
+}
+
+// AllTenants walks every page of a listing (f.Page is ignored; f.PageSize 0
+// means AllPageSize).
+func (c *Client) AllTenants(ctx context.Context, f TenantFilter) ([]model.Tenant, error) {
+	if f.PageSize <= 0 {
+		f.PageSize = AllPageSize
+	}
+	var all []model.Tenant
+	for f.Page = 1; f.Page <= maxPages; f.Page++ {
+		items, total, err := c.ListTenants(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if len(items) == 0 || int64(f.Page)*int64(f.PageSize) >= total {
+			return all, nil
+		}
+	}
+	return nil, &upstream.Error{Vendor: model.VendorCrayon, Op: "list_tenants",
+		Err: fmt.Errorf("%w: paging did not end after %d pages", upstream.ErrMalformed, maxPages)}
+}
+
+// Tenant returns one customer tenant. An unknown id is ErrNotFound; so is an
+// id that is not a Crayon (integer) id, without calling Crayon.
+func (c *Client) Tenant(ctx context.Context, id string) (model.Tenant, error) {
+	n, err := pathID(id, "get_tenant")
+	if err != nil {
+		return model.Tenant{}, err
+	}
+	var t tenantDTO
+	if err := c.call(ctx, "get_tenant", http.MethodGet, "api/v1/customertenants/"+n+"/", nil, nil, &t); err != nil {
+		return model.Tenant{}, err
+	}
+	return t.model(), nil
+}
+
+// Agreements returns the agreement consents of a tenant (both types); none
+// means the customer has not consented.
+func (c *Client) Agreements(ctx context.Context, tenantID string) ([]model.Agreement, error) {
+	n, err := pathID(tenantID, "list_agreements")
+	if err != nil {
+		return nil, err
+	}
+	var col collection[agreementDTO]
+	if err := c.call(ctx, "list_agreements", http.MethodGet, "api/v1/customertenants/"+n+"/agreements", nil, nil, &col); err != nil {
+		return nil, err
+	}
+	out := make([]model.Agreement, 0, len(col.Items))
+	for _, a := range col.Items {
+		out = append(out, a.model())
+	}
+	return out, nil
+}
+
+// AddAgreement records a customer's consent to a Microsoft agreement and
+// returns it as Crayon stored it. Crayon validates the fields (ErrRejected);
+// an agreement type Crayon has no number for fails before any call.
+func (c *Client) AddAgreement(ctx context.Context, tenantID string, a model.Agreement) (model.Agreement, error) {
+	n, err := pathID(tenantID, "add_agreement")
+	if err != nil {
+		return model.Agreement{}, err
+	}
+	typ, ok := agreementTypes[a.Type]
+	if !ok {
+		return model.Agreement{}, fmt.Errorf("crayon: agreement type %q is not one Crayon accepts", a.Type)
+	}
+	body := agreementDTO{FirstName: a.FirstName, LastName: a.LastName, PhoneNumber: a.PhoneNumber,
+		Email: a.Email, AgreementType: typ}
+	if !a.AgreedAt.IsZero() {
+		body.DateAgreed = &isoTime{a.AgreedAt}
+	}
+	var got agreementDTO
+	if err := c.call(ctx, "add_agreement", http.MethodPost, "api/v1/customertenants/"+n+"/agreements", nil, body, &got); err != nil {
+		return model.Agreement{}, err
+	}
+	return got.model(), nil
+}
+
+// pathID canonicalizes a Crayon tenant id (a positive int) for a path.
+func pathID(id, op string) (string, error) {
+	n, err := strconv.Atoi(id)
+	if err != nil || n <= 0 {
+		return "", &upstream.Error{Vendor: model.VendorCrayon, Op: op, Status: http.StatusNotFound,
+			Message: "not a Crayon tenant id", Err: upstream.ErrNotFound}
+	}
+	return url.PathEscape(strconv.Itoa(n)), nil
+}
+
+// call sends one authenticated API request and decodes a 2xx JSON answer
+// into out. It never retries: POSTs are not idempotent, and a 401 is
+// reported (after dropping the token) rather than replayed.
+func (c *Client) call(ctx context.Context, op, method, path string, q url.Values, body, out any) error {
+	tok, err := c.token(ctx)
+	if err != nil {
+		return err
+	}
+	u := c.resolve(path)
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return &upstream.Error{Vendor: model.VendorCrayon, Op: op, Err: err}
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := newRequest(method, u.String(), rd)
+	if err != nil {
+		return &upstream.Error{Vendor: model.VendorCrayon, Op: op, Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Handle: func(resp *http.Response) error {
+		if resp.StatusCode/100 == 2 {
+			return upstream.DecodeJSON(resp.Body, out)
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			c.dropToken(tok)
+		}
+		return apiError(resp)
+	}})
+}
+
+// newRequest builds a request that asks for JSON; body may be nil.
+func newRequest(method, u string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequest(method, u, body)
+	if err == nil {
+		req.Header.Set("Accept", "application/json")
+	}
+	return req, err
+}
+
+func (c *Client) resolve(path string) *url.URL {
+	return c.base.ResolveReference(&url.URL{Path: path})
+}
+
+// token returns a cached bearer token, logging in when there is none or it
+// is about to expire. Only one login runs at a time; waiters reuse its token.
+func (c *Client) token(ctx context.Context) (string, error) {
+	if tok, ok := c.cached(); ok {
+		return tok, nil
+	}
+	select {
+	case c.fetch <- struct{}{}:
+		defer func() { <-c.fetch }()
+	case <-ctx.Done():
+		return "", &upstream.Error{Vendor: model.VendorCrayon, Op: "token", Err: ctx.Err()}
+	}
+	if tok, ok := c.cached(); ok {
+		return tok, nil
+	}
+	issued := c.now()
+	t, err := c.login(ctx)
+	if err != nil {
+		return "", err
+	}
+	ttl := time.Duration(t.ExpiresIn) * time.Second
+	// Log in again within 10 % of the lifetime, at most 5 minutes early.
+	margin := min(ttl/10, 5*time.Minute)
+	c.mu.Lock()
+	c.tok, c.refreshAt = t.AccessToken, issued.Add(ttl-margin)
+	c.mu.Unlock()
+	return t.AccessToken, nil
+}
+
+func (c *Client) cached() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tok, c.tok != "" && c.now().Before(c.refreshAt)
+}
+
+// dropToken forgets tok after Crayon refused it, unless a newer token has
+// already replaced it.
+func (c *Client) dropToken(tok string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tok == tok {
+		c.tok, c.refreshAt = "", time.Time{}
+	}
+}
+
+// login runs the password grant. Any refusal of the credentials (a 400, 401
+// or 403, or a Token whose Error is set) is ErrCredentials.
+func (c *Client) login(ctx context.Context) (tokenDTO, error) {
+	form := url.Values{
+		"grant_type": {"password"},
+		"username":   {c.cfg.Username},
+		"password":   {c.cfg.Password},
+		"scope":      {"CustomerApi"},
+	}
+	req, err := newRequest(http.MethodPost, c.resolve("api/v1/connect/token").String(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return tokenDTO{}, &upstream.Error{Vendor: model.VendorCrayon, Op: "token", Err: err}
+	}
+	req.SetBasicAuth(c.cfg.ClientID, c.cfg.ClientSecret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var t tokenDTO
+	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Handle: func(resp *http.Response) error {
+		switch resp.StatusCode {
+		case http.StatusOK:
+			if err := upstream.DecodeJSON(resp.Body, &t); err != nil {
+				return err
+			}
+			if t.Error != "" {
+				return &upstream.Error{Status: resp.StatusCode, Code: t.Error, Message: t.ErrorDescription, Err: upstream.ErrCredentials}
+			}
+			if t.AccessToken == "" {
+				return &upstream.Error{Status: resp.StatusCode, Err: fmt.Errorf("%w: token response without AccessToken", upstream.ErrMalformed)}
+			}
+			return nil
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+			body := upstream.ReadErrorBody(resp.Body)
+			var bad tokenDTO
+			if json.Unmarshal(body, &bad) == nil && bad.Error != "" {
+				return &upstream.Error{Status: resp.StatusCode, Code: bad.Error, Message: bad.ErrorDescription, Err: upstream.ErrCredentials}
+			}
+			e := decodeError(resp, body)
+			e.Err = upstream.ErrCredentials
+			return e
+		}
+		return apiError(resp)
+	}})
+	return t, err
+}
+
+// apiError turns a non-2xx answer into a typed error carrying Crayon's
+// ErrorCode and Message. Like Crayon's SDK, an empty body becomes
+// "NO_CONTENT" and a non-JSON one "UNABLE_TO_FORMAT_JSON".
+func apiError(resp *http.Response) *upstream.Error {
+	e := decodeError(resp, upstream.ReadErrorBody(resp.Body))
+	switch s := resp.StatusCode; {
+	case s == http.StatusNotFound:
+		e.Err = upstream.ErrNotFound
+	case s == http.StatusUnauthorized, s == http.StatusForbidden:
+		// The token or the configured organization is refused: the gateway's setup.
+		e.Err = upstream.ErrCredentials
+	case s == http.StatusConflict:
+		e.Err = upstream.ErrConflict
+	case s == http.StatusTooManyRequests, s >= 500:
+		e.RetryAfter = upstream.RetryAfter(resp.Header, time.Now())
+	case s >= 400:
+		e.Err = upstream.ErrRejected
+	default: // 1xx/3xx: nothing Crayon documents
+		e.Err = upstream.ErrMalformed
+	}
+	return e
+}
+
+func decodeError(resp *http.Response, body []byte) *upstream.Error {
+	e := &upstream.Error{Status: resp.StatusCode}
+	var eb errorDTO
+	switch {
+	case len(bytes.TrimSpace(body)) == 0:
+		e.Code, e.Message = "NO_CONTENT", http.StatusText(resp.StatusCode)
+		if resp.StatusCode == http.StatusNotFound {
+			e.Message = "Not found"
+		}
+	case json.Unmarshal(body, &eb) != nil:
+		e.Code, e.Message = "UNABLE_TO_FORMAT_JSON", "error body is not JSON"
+	default:
+		e.Code, e.Message = eb.ErrorCode, eb.message()
+	}
+	return e
+}

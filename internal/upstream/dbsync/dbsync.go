@@ -1,0 +1,370 @@
+// Package dbsync is the client of the DBSync Partner API v2 licence manager
+// (CONTRACTS.md §4).
+//
+// Every method is POST {base}{method} with a JSON body carrying the static
+// partner credentials; there is no token and no auth header. The vendor
+// answers HTTP 200 even for failures, which arrive as a non-empty
+// value[].errorMessage; this package turns those into typed *upstream.Error
+// values. Business calls are never retried: registerUser consumes quota.
+package dbsync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/upstream"
+)
+
+// Config is one partner application's access to the licence manager.
+type Config struct {
+	// BaseURL is the v2 partner root ending in /, e.g.
+	// http://staging.mydbsync.com/appcenter-2-2/appcode/v2/partner/
+	BaseURL  string
+	AppKey   string // partnerAppKey, sent in every JSON body
+	AppToken string // partnerAppToken, sent in every JSON body
+}
+
+// Client calls the licence manager. It is safe for concurrent use.
+type Client struct {
+	up   *upstream.Client
+	base *url.URL
+	cfg  Config
+}
+
+// Quota is the partner app's licence usage as licenseDetails reports it.
+type Quota struct {
+	AnnualQuota int // licensed users allowed per year
+	Used        int // seats consumed this year (unregistering does not return one)
+	Active      int // currently registered users
+}
+
+// Details is the answer of licenseDetails.
+type Details struct {
+	Users []model.License
+	Quota *Quota // nil when the vendor does not send it
+}
+
+// New validates cfg and returns a client.
+func New(up *upstream.Client, cfg Config) (*Client, error) {
+	var errs []error
+	if up == nil {
+		errs = append(errs, errors.New("upstream client is required"))
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	switch {
+	case cfg.BaseURL == "":
+		errs = append(errs, errors.New("base URL is required"))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("base URL: %w", err))
+	case base.Scheme != "http" && base.Scheme != "https" || base.Host == "":
+		errs = append(errs, errors.New("base URL must be an absolute http(s) URL"))
+	case !strings.HasSuffix(base.Path, "/") || base.RawQuery != "" || base.Fragment != "":
+		errs = append(errs, errors.New("base URL must end with / and carry no query or fragment"))
+	}
+	if cfg.AppKey == "" {
+		errs = append(errs, errors.New("partner app key is required"))
+	}
+	if cfg.AppToken == "" {
+		errs = append(errs, errors.New("partner app token is required"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("dbsync config: %w", errors.Join(errs...))
+	}
+	return &Client{up: up, base: base, cfg: cfg}, nil
+}
+
+// RegisterUser registers a user, consuming one seat of the annual quota.
+func (c *Client) RegisterUser(ctx context.Context, company, user string) (model.License, error) {
+	r, err := c.one(ctx, "register_user", "registerUser", company, user)
+	if err != nil {
+		return model.License{}, err
+	}
+	return r.license(company, user), nil
+}
+
+// UnregisterUser frees an active seat (the annual quota stays consumed).
+func (c *Client) UnregisterUser(ctx context.Context, company, user string) (model.License, error) {
+	r, err := c.one(ctx, "unregister_user", "unregisterUser", company, user)
+	if err != nil {
+		return model.License{}, err
+	}
+	return r.license(company, user), nil
+}
+
+// AuthenticateUser asks whether a registered user may run the integration.
+// A known user without a valid licence is Licensed=false, not an error.
+func (c *Client) AuthenticateUser(ctx context.Context, company, user string) (model.LicenseCheck, error) {
+	r, err := c.one(ctx, "authenticate_user", "authenticateUser", company, user)
+	if err != nil {
+		return model.LicenseCheck{}, err
+	}
+	l := r.license(company, user)
+	return model.LicenseCheck{Company: l.Company, User: l.User, UserID: l.UserID, Licensed: r.valid()}, nil
+}
+
+// LicenseDetails lists licensed users, of one company when company != "".
+// It also returns the partner app's quota summary.
+func (c *Client) LicenseDetails(ctx context.Context, company string) (Details, error) {
+	env, err := c.call(ctx, "license_details", "licenseDetails", company, "")
+	if err != nil {
+		return Details{}, err
+	}
+	// An empty value[] is a legitimate "no licensed users" here.
+	d := Details{Users: make([]model.License, 0, len(env.Value))}
+	for _, r := range env.Value {
+		d.Users = append(d.Users, r.license(company, ""))
+	}
+	if q := env.LicenseQuota; q != nil {
+		d.Quota = &Quota{AnnualQuota: q.AnnualQuota, Used: q.Used, Active: q.Active}
+	}
+	return d, nil
+}
+
+// Wire DTOs. encoding/json matches names case-insensitively, which covers
+// casing drift between API versions.
+type request struct {
+	PartnerAppKey   string `json:"partnerAppKey"`
+	PartnerAppToken string `json:"partnerAppToken"`
+	EndUserCompany  string `json:"endUserCompany"`
+	EndUserName     string `json:"endUserName"`
+}
+
+type envelope struct {
+	Value        []result `json:"value"`
+	LicenseQuota *struct {
+		AnnualQuota int `json:"annualQuota"`
+		Used        int `json:"used"`
+		Active      int `json:"active"`
+	} `json:"licenseQuota"`
+}
+
+type result struct {
+	CompanyID    idString `json:"companyId"`
+	UserID       idString `json:"userId"`
+	UserName     string   `json:"userName"`
+	CompanyName  string   `json:"companyName"`
+	ErrorMessage []string `json:"errorMessage"`
+	// The validity flag's name is undocumented; accept each candidate.
+	IsValid       *bool `json:"isValid"`
+	ValidLicense  *bool `json:"validLicense"`
+	Authenticated *bool `json:"authenticated"`
+}
+
+// idString accepts the documented numeric string ("9877") and a bare JSON
+// number, in case a version stops quoting ids.
+type idString string
+
+func (s *idString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		err := json.Unmarshal(b, &v)
+		*s = idString(v)
+		return err
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*s = idString(n)
+	return nil
+}
+
+// license maps a result; the response has no company name in the
+// documented shape, so the request's company (and user) fill the gaps.
+func (r result) license(company, user string) model.License {
+	l := model.License{Company: r.CompanyName, User: r.UserName, CompanyID: string(r.CompanyID), UserID: string(r.UserID)}
+	if l.Company == "" {
+		l.Company = company
+	}
+	if l.User == "" {
+		l.User = user
+	}
+	return l
+}
+
+// valid reads whichever validity flag is present; with none, an empty
+// errorMessage is itself the success signal.
+func (r result) valid() bool {
+	for _, f := range []*bool{r.IsValid, r.ValidLicense, r.Authenticated} {
+		if f != nil {
+			return *f
+		}
+	}
+	return true
+}
+
+// one runs a single-user method, whose answer must hold one result.
+func (c *Client) one(ctx context.Context, op, method, company, user string) (result, error) {
+	env, err := c.call(ctx, op, method, company, user)
+	if err != nil {
+		return result{}, err
+	}
+	if len(env.Value) == 0 {
+		return result{}, &upstream.Error{Vendor: model.VendorDBSync, Op: op, Status: http.StatusOK,
+			Err: fmt.Errorf("%w: empty value array", upstream.ErrMalformed)}
+	}
+	return env.Value[0], nil
+}
+
+// call POSTs one method and decodes the envelope, turning transport
+// statuses and errorMessage[] into *upstream.Error.
+func (c *Client) call(ctx context.Context, op, method, company, user string) (envelope, error) {
+	payload, err := json.Marshal(request{
+		PartnerAppKey: c.cfg.AppKey, PartnerAppToken: c.cfg.AppToken,
+		EndUserCompany: company, EndUserName: user,
+	})
+	if err != nil {
+		return envelope{}, err
+	}
+	u := c.base.ResolveReference(&url.URL{Path: method})
+	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(payload))
+	if err != nil {
+		return envelope{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+
+	var env envelope
+	err = c.up.Do(ctx, upstream.Call{Op: op, Request: req, Handle: func(resp *http.Response) error {
+		if resp.StatusCode != http.StatusOK {
+			return transportError(resp)
+		}
+		if err := upstream.DecodeJSON(resp.Body, &env); err != nil {
+			return &upstream.Error{Status: resp.StatusCode, Err: err}
+		}
+		if env.Value == nil {
+			return &upstream.Error{Status: resp.StatusCode, Err: fmt.Errorf("%w: no value array", upstream.ErrMalformed)}
+		}
+		var msgs []string
+		for _, r := range env.Value {
+			msgs = append(msgs, r.ErrorMessage...)
+		}
+		if len(msgs) > 0 {
+			return c.vendorError(msgs, company, user)
+		}
+		return nil
+	}})
+	return env, err
+}
+
+// transportError describes a non-200 answer: these come from the servlet
+// container or a proxy (HTML or plain text), never from the API itself.
+func transportError(resp *http.Response) error {
+	e := &upstream.Error{Status: resp.StatusCode, Code: fmt.Sprintf("http_%d", resp.StatusCode)}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		// Every documented method exists, so 404 means a wrong env/version.
+		e.Message = "endpoint not found; check base URL"
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		// No API credential travels in headers; a gate in front refused us.
+		e.Err = upstream.ErrCredentials
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		e.RetryAfter = upstream.RetryAfter(resp.Header, time.Now())
+	}
+	if e.Message == "" {
+		e.Message = pageSummary(upstream.ReadErrorBody(resp.Body))
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	return e
+}
+
+// pageSummary extracts a short readable line from an HTML or text error
+// page: the <title>, else the first non-empty line.
+func pageSummary(b []byte) string {
+	s := string(b)
+	lower := strings.ToLower(s)
+	if i := strings.Index(lower, "<title>"); i >= 0 {
+		if j := strings.Index(lower[i:], "</title>"); j >= 0 {
+			return truncate(html.UnescapeString(strings.TrimSpace(s[i+len("<title>"):i+j])), 200)
+		}
+	}
+	if strings.Contains(lower, "<html") {
+		return ""
+	}
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			return truncate(line, 200)
+		}
+	}
+	return ""
+}
+
+// errorRules classify errorMessage[] texts. DBSync does not document its
+// texts, so rules match lower-case key phrases; the examples are what
+// dbsyncsim writes. Order matters: the first rule matching any message
+// wins, so a credential problem outranks everything else.
+//
+//	code                 sentinel        dbsyncsim text (example)
+//	invalid_credentials  ErrCredentials  "Invalid partnerAppKey or partnerAppToken", "partnerAppKey is required"
+//	already_registered   ErrConflict     "User already registered: <name>"
+//	quota_exhausted      ErrRejected     "Annual licensed user quota exhausted (25 of 25 used)"
+//	user_not_found       ErrNotFound     "User not found: <name>", "User is not registered: <name>"
+//	missing_field        ErrRejected     "endUserName is required"
+//	rejected             ErrRejected     anything else
+var errorRules = []struct {
+	code    string
+	kind    error
+	phrases []string
+}{
+	{"invalid_credentials", upstream.ErrCredentials, []string{"partnerappkey", "partnerapptoken", "partner key", "partner token", "app key", "app token", "appkey", "apptoken", "invalid key", "invalid token"}},
+	{"already_registered", upstream.ErrConflict, []string{"already registered", "already exist", "duplicate"}},
+	{"quota_exhausted", upstream.ErrRejected, []string{"quota", "limit reached", "limit exceeded", "no licenses available", "no seats"}},
+	{"user_not_found", upstream.ErrNotFound, []string{"not found", "not registered", "unknown user", "does not exist", "doesn't exist", "no such user"}},
+	{"missing_field", upstream.ErrRejected, []string{"required", "missing"}},
+}
+
+// vendorError turns a non-empty errorMessage[] into a typed error. The
+// request's names are blanked before matching so that a user called
+// "quota@example.com" cannot steer the classification.
+func (c *Client) vendorError(msgs []string, company, user string) *upstream.Error {
+	code, kind := "rejected", upstream.ErrRejected
+rules:
+	for _, r := range errorRules {
+		for _, m := range msgs {
+			for _, name := range []string{user, company} {
+				if name != "" {
+					m = strings.ReplaceAll(m, name, "")
+				}
+			}
+			m = strings.ToLower(m)
+			for _, p := range r.phrases {
+				if strings.Contains(m, p) {
+					code, kind = r.code, r.kind
+					break rules
+				}
+			}
+		}
+	}
+	msg := strings.Join(msgs, "; ")
+	// A vendor echoing our request must not leak the credentials.
+	for _, secret := range []string{c.cfg.AppKey, c.cfg.AppToken} {
+		msg = strings.ReplaceAll(msg, secret, "[redacted]")
+	}
+	return &upstream.Error{Status: http.StatusOK, Code: code, Message: truncate(msg, 500), Err: kind}
+}
+
+// truncate bounds s to about n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
