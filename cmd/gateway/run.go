@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/partnerhub/gateway/internal/aggregate"
+	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/config"
+	"github.com/partnerhub/gateway/internal/handlers"
+	"github.com/partnerhub/gateway/internal/middleware"
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/pagetoken"
+	"github.com/partnerhub/gateway/internal/upstream"
+	"github.com/partnerhub/gateway/internal/upstream/bokamera"
+	"github.com/partnerhub/gateway/internal/upstream/crayon"
+	"github.com/partnerhub/gateway/internal/upstream/dbsync"
+	"github.com/partnerhub/gateway/internal/upstream/gdap"
+)
+
+// run is the whole program; main only calls it. Tests call it too, with
+// their own args, environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dev := fs.Bool("dev", false, "run with built-in vendor simulators and a development OIDC issuer")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	var (
+		cfg       config.Config
+		devBanner func(addr string)
+	)
+	if *dev {
+		env, err := startDevEnv(ctx, getenv, log)
+		if err != nil {
+			return fmt.Errorf("starting dev environment: %w", err)
+		}
+		defer env.Close()
+		cfg = env.Config
+		devBanner = func(addr string) { env.PrintBanner(stdout, addr) }
+	} else {
+		var err error
+		if cfg, err = config.Load(getenv); err != nil {
+			return fmt.Errorf("invalid configuration (see README, Configuration):\n%w", err)
+		}
+	}
+	log.Info("configuration loaded", "dev", *dev, "config", cfg)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// The verifier keeps using this context for JWKS refreshes: it lives
+	// as long as run.
+	oidcCtx, cancelOIDC := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelOIDC()
+	verifier, err := auth.NewVerifier(oidcCtx, &http.Client{Timeout: 10 * time.Second},
+		cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCRolesClaim, cfg.Permissions)
+	if err != nil {
+		return err
+	}
+
+	vendors, err := newVendors(cfg, reg, log)
+	if err != nil {
+		return err
+	}
+	httpMetrics, err := middleware.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+
+	var draining atomic.Bool
+	handler := handlers.NewServer(handlers.Deps{
+		Log:            log,
+		Verifier:       verifier,
+		Metrics:        httpMetrics,
+		Gatherer:       reg,
+		Customers:      vendors.customers(),
+		PageTokens:     pagetoken.New([]byte(cfg.PageTokenKey.Reveal())),
+		RequestTimeout: cfg.RequestTimeout,
+		Ready:          func() bool { return !draining.Load() },
+	})
+
+	// Listen before serving, so a port in use fails start-up at once.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	if devBanner != nil {
+		devBanner(ln.Addr().String())
+	}
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	// Drain: report unready, finish in-flight requests, refuse new ones.
+	draining.Store(true)
+	log.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// vendors are the four vendor clients, each on its own client stack.
+type vendors struct {
+	gdap     *gdap.Client
+	bokamera *bokamera.Client
+	crayon   *crayon.Client
+	dbsync   *dbsync.Client
+}
+
+func newVendors(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*vendors, error) {
+	metrics, err := upstream.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	stack := func(name string, v config.Vendor) (*upstream.Client, error) {
+		return upstream.New(upstream.Config{Vendor: name, Timeout: v.Timeout, MaxConcurrent: v.MaxConcurrent, Breaker: cfg.Breaker}, metrics, log)
+	}
+	var errs []error
+	v := &vendors{}
+	if up, err := stack(model.VendorGDAP, cfg.GDAP.Vendor); err != nil {
+		errs = append(errs, err)
+	} else if v.gdap, err = gdap.New(up, gdap.Config{
+		BaseURL: cfg.GDAP.BaseURL, PartnerID: cfg.GDAP.PartnerID, Token: cfg.GDAP.Token.Reveal(),
+		TokenURL: cfg.GDAP.TokenURL, ClientID: cfg.GDAP.ClientID, ClientSecret: cfg.GDAP.Secret.Reveal(), Scope: cfg.GDAP.Scope,
+	}); err != nil {
+		errs = append(errs, err)
+	}
+	if up, err := stack(model.VendorBokaMera, cfg.BokaMera.Vendor); err != nil {
+		errs = append(errs, err)
+	} else if v.bokamera, err = bokamera.New(up, bokamera.Config{
+		BaseURL: cfg.BokaMera.BaseURL, APIKey: cfg.BokaMera.APIKey.Reveal(), TokenURL: cfg.BokaMera.TokenURL,
+		Username: cfg.BokaMera.Username, Password: cfg.BokaMera.Password.Reveal(), CompanyID: cfg.BokaMera.CompanyID,
+	}); err != nil {
+		errs = append(errs, err)
+	}
+	if up, err := stack(model.VendorCrayon, cfg.Crayon.Vendor); err != nil {
+		errs = append(errs, err)
+	} else if v.crayon, err = crayon.New(up, crayon.Config{
+		BaseURL: cfg.Crayon.BaseURL, ClientID: cfg.Crayon.ClientID, ClientSecret: cfg.Crayon.ClientSecret.Reveal(),
+		Username: cfg.Crayon.Username, Password: cfg.Crayon.Password.Reveal(), OrganizationID: cfg.Crayon.OrganizationID,
+	}); err != nil {
+		errs = append(errs, err)
+	}
+	if up, err := stack(model.VendorDBSync, cfg.DBSync.Vendor); err != nil {
+		errs = append(errs, err)
+	} else if v.dbsync, err = dbsync.New(up, dbsync.Config{
+		BaseURL: cfg.DBSync.BaseURL, AppKey: cfg.DBSync.AppKey.Reveal(), AppToken: cfg.DBSync.AppToken.Reveal(),
+	}); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("vendor clients: %w", err)
+	}
+	return v, nil
+}
+
+// customers wires the customer list: GDAP's partner customers, Crayon's
+// active customer tenants (every page) and BokaMera's booking customers.
+func (v *vendors) customers() *aggregate.Customers {
+	return aggregate.NewCustomers(
+		aggregate.CustomerSource{Vendor: model.VendorGDAP, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
+			cs, err := v.gdap.ListCustomers(ctx)
+			return mapAll(cs, model.GDAPCustomer.CustomerRecord), err
+		}},
+		aggregate.CustomerSource{Vendor: model.VendorCrayon, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
+			ts, err := v.crayon.AllTenants(ctx, crayon.TenantFilter{})
+			var out []model.CustomerRecord
+			for _, t := range ts {
+				if t.Status != model.TenantStatusRemoved {
+					out = append(out, t.CustomerRecord())
+				}
+			}
+			return out, err
+		}},
+		aggregate.CustomerSource{Vendor: model.VendorBokaMera, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
+			bs, err := v.bokamera.AllCustomers(ctx, "")
+			return mapAll(bs, model.BookingCustomer.CustomerRecord), err
+		}},
+	)
+}
+
+func mapAll[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, 0, len(in))
+	for _, x := range in {
+		out = append(out, f(x))
+	}
+	return out
+}

@@ -1,0 +1,162 @@
+package aggregate
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/partnerhub/gateway/internal/model"
+)
+
+// CustomerSource lists one vendor's customer records.
+type CustomerSource struct {
+	Vendor string
+	List   func(context.Context) ([]model.CustomerRecord, error)
+}
+
+// Customers merges the customer lists of several vendors.
+type Customers struct {
+	sources []CustomerSource
+}
+
+// NewCustomers makes the service over the given sources.
+func NewCustomers(sources ...CustomerSource) *Customers {
+	return &Customers{sources: sources}
+}
+
+// Vendors lists the vendors customers are merged from.
+func (s *Customers) Vendors() []string {
+	out := make([]string, len(s.sources))
+	for i, src := range s.sources {
+		out[i] = src.Vendor
+	}
+	return out
+}
+
+// CustomerQuery filters the merged list.
+type CustomerQuery struct {
+	Q      string // case-insensitive substring of name, domain, tenant id or contact e-mail
+	Vendor string // only customers this vendor knows; only this vendor is called
+}
+
+// CustomerList is the merged answer, sorted by name then id.
+type CustomerList struct {
+	Items    []model.Customer
+	Sources  []Source
+	Complete bool
+}
+
+// List fans out to the sources, merges the records of the same
+// organization and filters them. One vendor failing leaves its records out
+// and marks the answer incomplete; all failing is a *VendorsFailedError.
+func (s *Customers) List(ctx context.Context, q CustomerQuery) (CustomerList, error) {
+	var calls []call[[]model.CustomerRecord]
+	for _, src := range s.sources {
+		if q.Vendor == "" || q.Vendor == src.Vendor {
+			calls = append(calls, call[[]model.CustomerRecord]{vendor: src.Vendor, fn: src.List})
+		}
+	}
+	parts, sources, complete, err := collect(fanOut(ctx, calls))
+	if err != nil {
+		return CustomerList{Sources: sources}, err
+	}
+	items := Merge(slices.Concat(parts...))
+	if needle := strings.ToLower(strings.TrimSpace(q.Q)); needle != "" {
+		items = slices.DeleteFunc(items, func(c model.Customer) bool { return !matches(c, needle) })
+	}
+	return CustomerList{Items: items, Sources: sources, Complete: complete}, nil
+}
+
+func matches(c model.Customer, needle string) bool {
+	if strings.Contains(strings.ToLower(c.Name), needle) || strings.Contains(c.Domain, needle) ||
+		strings.Contains(c.MicrosoftTenantID, needle) {
+		return true
+	}
+	return c.PrimaryContact != nil && strings.Contains(strings.ToLower(c.PrimaryContact.Email), needle)
+}
+
+// vendorRank orders vendors by how authoritative their customer name and
+// contact are: GDAP reflects Partner Center, then Crayon, then the rest.
+var vendorRank = map[string]int{model.VendorGDAP: 0, model.VendorCrayon: 1, model.VendorBokaMera: 2, model.VendorDBSync: 3}
+
+// CustomerID is the gateway's id for a merged customer: "ms-<tenant id>"
+// when the Microsoft tenant is known, else "<vendor>-<vendor id>" of the
+// record that founded it. Stable across calls for the same data.
+func CustomerID(c model.Customer) string {
+	if c.MicrosoftTenantID != "" {
+		return "ms-" + c.MicrosoftTenantID
+	}
+	if len(c.References) > 0 {
+		return c.References[0].Vendor + "-" + c.References[0].ID
+	}
+	return ""
+}
+
+// Merge joins records of the same organization: first on the Microsoft
+// tenant id, then on the onmicrosoft domain. Records with neither stay on
+// their own (booking-system persons, for example).
+func Merge(records []model.CustomerRecord) []model.Customer {
+	// Most authoritative first, so the first record of a group names it.
+	slices.SortStableFunc(records, func(a, b model.CustomerRecord) int {
+		return cmp.Or(cmp.Compare(vendorRank[a.Vendor], vendorRank[b.Vendor]), cmp.Compare(a.VendorID, b.VendorID))
+	})
+	type group struct {
+		c    model.Customer
+		refs map[model.VendorRef]bool
+	}
+	var groups []*group
+	byTenant := map[string]*group{}
+	byDomain := map[string]*group{}
+	add := func(g *group, r model.CustomerRecord) {
+		ref := model.VendorRef{Vendor: r.Vendor, ID: r.VendorID}
+		if !g.refs[ref] {
+			g.refs[ref] = true
+			g.c.References = append(g.c.References, ref)
+		}
+		if g.c.Name == "" {
+			g.c.Name = r.Name
+		}
+		if g.c.MicrosoftTenantID == "" && r.MicrosoftTenantID != "" {
+			g.c.MicrosoftTenantID = r.MicrosoftTenantID
+			byTenant[r.MicrosoftTenantID] = g
+		}
+		if g.c.Domain == "" && r.Domain != "" {
+			g.c.Domain = r.Domain
+			if _, taken := byDomain[r.Domain]; !taken {
+				byDomain[r.Domain] = g
+			}
+		}
+		if g.c.PrimaryContact == nil && r.Contact != nil {
+			g.c.PrimaryContact = r.Contact
+		}
+	}
+	for _, r := range records {
+		r.MicrosoftTenantID = strings.ToLower(r.MicrosoftTenantID)
+		r.Domain = strings.ToLower(r.Domain)
+		var g *group
+		if r.MicrosoftTenantID != "" {
+			g = byTenant[r.MicrosoftTenantID]
+		}
+		if g == nil && r.Domain != "" {
+			// Join on the domain only when the tenant ids do not disagree.
+			if d := byDomain[r.Domain]; d != nil && (r.MicrosoftTenantID == "" || d.c.MicrosoftTenantID == "") {
+				g = d
+			}
+		}
+		if g == nil {
+			g = &group{refs: map[model.VendorRef]bool{}}
+			groups = append(groups, g)
+		}
+		add(g, r)
+	}
+	out := make([]model.Customer, 0, len(groups))
+	for _, g := range groups {
+		g.c.ID = CustomerID(g.c)
+		out = append(out, g.c)
+	}
+	slices.SortFunc(out, func(a, b model.Customer) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}

@@ -1,0 +1,80 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/partnerhub/gateway/internal/problem"
+)
+
+// query reads query parameters strictly: parameters the operation does not
+// define, repeated parameters and malformed values are all collected and
+// reported together as one 400 problem naming each parameter.
+type query struct {
+	values url.Values
+	errs   []problem.FieldError
+}
+
+func newQuery(r *http.Request, allowed ...string) *query {
+	q := &query{values: r.URL.Query()}
+	keys := make([]string, 0, len(q.values))
+	for k := range q.values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			q.fail(k, fmt.Sprintf("unknown parameter; this operation accepts %s", strings.Join(allowed, ", ")))
+		} else if len(q.values[k]) > 1 {
+			q.fail(k, "must be given at most once")
+		}
+	}
+	return q
+}
+
+func (q *query) fail(name, msg string) {
+	q.errs = append(q.errs, problem.FieldError{Location: "query." + name, Message: msg})
+}
+
+func (q *query) str(name string, maxLen int) string {
+	v := q.values.Get(name)
+	if len(v) > maxLen {
+		q.fail(name, fmt.Sprintf("must be at most %d characters", maxLen))
+		return ""
+	}
+	return v
+}
+
+func (q *query) enum(name string, allowed ...string) string {
+	v := q.values.Get(name)
+	if v != "" && !slices.Contains(allowed, v) {
+		q.fail(name, fmt.Sprintf("must be one of %s", strings.Join(allowed, ", ")))
+		return ""
+	}
+	return v
+}
+
+func (q *query) intRange(name string, def, lo, hi int) int {
+	v, ok := q.values[name]
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v[0])
+	if err != nil || n < lo || n > hi {
+		q.fail(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+// err is the 400 problem, or nil when every parameter was fine.
+func (q *query) err() error {
+	if len(q.errs) == 0 {
+		return nil
+	}
+	return problem.BadRequest("one or more query parameters are invalid", q.errs...)
+}

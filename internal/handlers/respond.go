@@ -1,0 +1,123 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/aggregate"
+	"github.com/partnerhub/gateway/internal/middleware"
+	"github.com/partnerhub/gateway/internal/problem"
+	"github.com/partnerhub/gateway/internal/upstream"
+)
+
+// handlerFunc is a handler that returns its error instead of writing it;
+// handle is the only place such errors become responses.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func handle(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := fn(w, r)
+		if err == nil {
+			return
+		}
+		middleware.SetError(r.Context(), err)
+		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+			return // the caller left; there is no one to answer (logged as 499)
+		}
+		problem.Write(w, middleware.RequestID(r.Context()), toProblem(err))
+	})
+}
+
+// toProblem maps every error kind to its public answer.
+func toProblem(err error) *problem.Problem {
+	var (
+		p  *problem.Problem
+		vf *aggregate.VendorsFailedError
+		ue *upstream.Error
+	)
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &vf):
+		return vendorsFailed(vf)
+	case errors.As(err, &ue):
+		return vendorError(ue)
+	case errors.Is(err, context.DeadlineExceeded):
+		return problem.New(http.StatusGatewayTimeout, "vendor-timeout", "Gateway Timeout", "the request did not finish within its time budget")
+	}
+	return problem.Internal(err)
+}
+
+func vendorsFailed(vf *aggregate.VendorsFailedError) *problem.Problem {
+	var p *problem.Problem
+	switch vf.Status() {
+	case upstream.StatusUnavailable:
+		p = problem.Unavailable("every vendor this answer needs is unavailable (circuit open or at capacity); retry later", max(vf.RetryAfter(), 5*time.Second))
+	case upstream.StatusTimeout:
+		p = problem.New(http.StatusGatewayTimeout, "vendor-timeout", "Gateway Timeout", "no vendor this answer needs answered within the time budget")
+	default:
+		p = problem.New(http.StatusBadGateway, "vendor-error", "Bad Gateway", "every vendor this answer needs failed")
+	}
+	p.Sources = vf.Sources
+	p.Err = vf
+	return p
+}
+
+// vendorError maps one vendor's failure for endpoints served by one vendor.
+func vendorError(ue *upstream.Error) *problem.Problem {
+	msg := ue.Message
+	var p *problem.Problem
+	switch {
+	case errors.Is(ue, upstream.ErrNotFound):
+		p = problem.NotFound(firstNonEmpty(msg, "the vendor has no such record"))
+	case errors.Is(ue, upstream.ErrConflict):
+		p = problem.New(http.StatusConflict, "conflict", "Conflict", firstNonEmpty(msg, "the vendor refused because of the record's current state"))
+	case errors.Is(ue, upstream.ErrRejected):
+		p = problem.New(http.StatusUnprocessableEntity, "rejected-by-vendor", "Unprocessable Content", firstNonEmpty(msg, "the vendor rejected the request"))
+	case errors.Is(ue, upstream.ErrUnavailable):
+		p = problem.Unavailable(ue.Vendor+" is unavailable (circuit open or at capacity); retry later", max(ue.RetryAfter, 5*time.Second))
+	case errors.Is(ue, context.DeadlineExceeded):
+		p = problem.New(http.StatusGatewayTimeout, "vendor-timeout", "Gateway Timeout", ue.Vendor+" did not answer within the time budget")
+	case errors.Is(ue, upstream.ErrCredentials):
+		// The gateway's own credentials: not the caller's problem to fix.
+		p = problem.New(http.StatusBadGateway, "vendor-error", "Bad Gateway", ue.Vendor+" rejected the gateway's credentials")
+	default:
+		p = problem.New(http.StatusBadGateway, "vendor-error", "Bad Gateway", upstream.Detail(ue))
+		if ue.RetryAfter > 0 {
+			p.Header = http.Header{"Retry-After": {strconv.Itoa(int(ue.RetryAfter.Seconds()))}}
+		}
+	}
+	p.Err = ue
+	return p
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// respond encodes v completely before writing anything, so an encoding
+// failure becomes a clean 500 instead of a partial body.
+func respond(w http.ResponseWriter, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	return nil
+}

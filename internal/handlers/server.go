@@ -1,0 +1,62 @@
+// Package handlers is the gateway's HTTP surface: every route in one place
+// (routes.go), strict decoding of input, and the single mapping from errors
+// to RFC 9457 problems.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/partnerhub/gateway/internal/aggregate"
+	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/middleware"
+	"github.com/partnerhub/gateway/internal/pagetoken"
+	"github.com/partnerhub/gateway/internal/problem"
+)
+
+// Deps is everything the HTTP surface needs, passed explicitly.
+type Deps struct {
+	Log            *slog.Logger
+	Verifier       *auth.Verifier
+	Metrics        *middleware.Metrics
+	Gatherer       prometheus.Gatherer
+	Customers      *aggregate.Customers
+	PageTokens     *pagetoken.Codec
+	RequestTimeout time.Duration
+	// Ready reports whether the gateway can serve (false while draining).
+	Ready func() bool
+}
+
+// NewServer builds the router with the whole middleware stack.
+func NewServer(d Deps) http.Handler {
+	r := chi.NewRouter()
+	// Outermost first: every later layer can use the request id, every
+	// answer (even a panic's) is logged and counted.
+	r.Use(middleware.RequestIDMiddleware, middleware.AccessLog(d.Log), d.Metrics.Instrument, middleware.Recover(d.Log))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, middleware.RequestID(r.Context()), problem.NotFound("no route "+r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		p := problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed",
+			r.Method+" is not supported on "+r.URL.Path)
+		problem.Write(w, middleware.RequestID(r.Context()), p)
+	})
+	addRoutes(r, d)
+	return r
+}
+
+// withTimeout gives the request its deadline; vendor calls get a share of it.
+func withTimeout(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}

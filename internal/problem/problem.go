@@ -1,0 +1,130 @@
+// Package problem writes RFC 9457 application/problem+json answers. It is
+// the only place error bodies are produced, so every error the gateway sends
+// has the same shape: type, title, status, detail, instance (the request id)
+// and, for bad input, errors[] with the exact location of each mistake.
+package problem
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// ContentType of every error answer.
+const ContentType = "application/problem+json"
+
+// TypeBase prefixes problem type URIs; they name the kind of problem.
+const TypeBase = "https://gateway.partnerhub.dev/problems/"
+
+// FieldError is one precise input mistake.
+type FieldError struct {
+	// Location is "body.email", "query.page_size", "path.id" or "header.X".
+	Location string `json:"location"`
+	Message  string `json:"message"`
+}
+
+// Problem is an error meant for the caller. Err is the private cause: it is
+// logged, never sent.
+type Problem struct {
+	Status   int               `json:"status"`
+	Type     string            `json:"type"`
+	Title    string            `json:"title"`
+	Detail   string            `json:"detail,omitempty"`
+	Instance string            `json:"instance,omitempty"`
+	Errors   []FieldError      `json:"errors,omitempty"`
+	Sources  any               `json:"sources,omitempty"`
+	Header   http.Header       `json:"-"`
+	Err      error             `json:"-"`
+	Extra    map[string]string `json:"-"`
+}
+
+func (p *Problem) Error() string {
+	s := fmt.Sprintf("%d %s", p.Status, p.Title)
+	if p.Detail != "" {
+		s += ": " + p.Detail
+	}
+	if p.Err != nil {
+		s += ": " + p.Err.Error()
+	}
+	return s
+}
+
+func (p *Problem) Unwrap() error { return p.Err }
+
+// New makes a problem whose type slug and title are given.
+func New(status int, slug, title, detail string) *Problem {
+	return &Problem{Status: status, Type: TypeBase + slug, Title: title, Detail: detail}
+}
+
+// BadRequest is a 400 listing every input mistake.
+func BadRequest(detail string, errs ...FieldError) *Problem {
+	p := New(http.StatusBadRequest, "invalid-request", "Invalid request", detail)
+	p.Errors = errs
+	return p
+}
+
+// Unauthorized is a 401 with the RFC 6750 challenge. code is "" when no
+// token was sent (then no error attribute), else "invalid_token".
+func Unauthorized(code, detail string) *Problem {
+	p := New(http.StatusUnauthorized, "unauthorized", "Unauthorized", detail)
+	challenge := `Bearer realm="gateway"`
+	if code != "" {
+		challenge += fmt.Sprintf(`, error=%q, error_description=%q`, code, detail)
+	}
+	p.Header = http.Header{"Www-Authenticate": {challenge}}
+	return p
+}
+
+// Forbidden is a 403 naming the missing permission.
+func Forbidden(permission string) *Problem {
+	p := New(http.StatusForbidden, "forbidden", "Forbidden",
+		fmt.Sprintf("this operation needs the %q permission, which none of your roles grants", permission))
+	p.Header = http.Header{"Www-Authenticate": {fmt.Sprintf(`Bearer realm="gateway", error="insufficient_scope", scope=%q`, permission)}}
+	return p
+}
+
+// NotFound is a 404.
+func NotFound(detail string) *Problem {
+	return New(http.StatusNotFound, "not-found", "Not Found", detail)
+}
+
+// Unavailable is a 503 with Retry-After.
+func Unavailable(detail string, retryAfter time.Duration) *Problem {
+	p := New(http.StatusServiceUnavailable, "vendor-unavailable", "Service Unavailable", detail)
+	secs := max(int(retryAfter.Round(time.Second)/time.Second), 1)
+	p.Header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
+	return p
+}
+
+// Internal hides err behind a generic 500.
+func Internal(err error) *Problem {
+	p := New(http.StatusInternalServerError, "internal", "Internal Server Error",
+		"the gateway failed unexpectedly; quote the instance id when reporting this")
+	p.Err = err
+	return p
+}
+
+// Write sends p, stamping instance with the request id. The body is encoded
+// before anything is written, so an encoding failure cannot leave a partial
+// answer.
+func Write(w http.ResponseWriter, requestID string, p *Problem) {
+	if p.Instance == "" && requestID != "" {
+		p.Instance = "urn:request:" + requestID
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		body = []byte(`{"type":"` + TypeBase + `internal","title":"Internal Server Error","status":500}`)
+		p.Status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	for k, vs := range p.Header {
+		h[k] = vs
+	}
+	h.Set("Content-Type", ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(body)
+}
