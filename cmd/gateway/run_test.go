@@ -198,3 +198,18 @@ func TestOperationsEndpoints(t *testing.T) {
 		t.Error("an unmatched raw path became a metric label")
 	}
 }
+
+func TestIssuerKeyRotationIsPickedUp(t *testing.T) {
+	sims := newVendorSims(t)
+	gw := startRun(t, nil, sims.Env())
+	if r := do(t, "GET", gw.URL+"/v1/customers?page_size=1", fetchToken(t, sims.Issuer.URL(), "dev-reader"), nil); r.Status != 200 {
+		t.Fatalf("before rotation: %d", r.Status)
+	}
+	if err := sims.Issuer.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	// A token signed with the new key verifies once the JWKS is refetched.
+	if r := do(t, "GET", gw.URL+"/v1/customers?page_size=1", fetchToken(t, sims.Issuer.URL(), "dev-reader"), nil); r.Status != 200 {
+		t.Fatalf("after rotation: %d %s", r.Status, r.Body)
+	}
+}
