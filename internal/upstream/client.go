@@ -1,6 +1,7 @@
 // Package upstream is the shared client stack every vendor client sits on:
-// a circuit breaker and a concurrency cap per vendor, a per-call timeout,
-// Prometheus metrics, bounded body reads and typed errors.
+// a concurrency cap and a circuit breaker per vendor, retries of idempotent
+// reads, a per-attempt timeout, Prometheus metrics, bounded body reads and
+// typed errors.
 //
 // Vendor packages build requests and decode their own dialect; this package
 // decides whether a call may go out and how its outcome is counted.
@@ -48,12 +49,24 @@ var DefaultBreaker = BreakerConfig{
 
 // Config describes one vendor's client stack.
 type Config struct {
-	Vendor  string
-	Timeout time.Duration // per call, including reading the body
+	Vendor string
+	// Timeout bounds one attempt, including reading the body. A retried
+	// call makes up to MaxAttempts attempts, each with its own Timeout, all
+	// within the caller's deadline.
+	Timeout time.Duration
 	// MaxConcurrent caps in-flight calls to this vendor; beyond it a call
 	// fails at once with ErrUnavailable instead of queuing. 0 means 64.
 	MaxConcurrent int
 	Breaker       BreakerConfig
+	// MaxAttempts bounds the attempts of an idempotent call, the first one
+	// included. 0 means 3; 1 turns retries off.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the wait before a retry: a random
+	// duration up to min(BackoffMax, BackoffBase·2^(retry-1)) ("full
+	// jitter", so clients that failed together do not retry together).
+	// 0 means 50 ms and 1 s.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
 	// HTTPClient overrides the tuned default (tests only).
 	HTTPClient *http.Client
 }
@@ -68,6 +81,7 @@ type Client struct {
 	slots   chan struct{}
 	metrics *Metrics
 	log     *slog.Logger
+	retry   retryPolicy
 }
 
 // New builds a vendor client stack. metrics may be shared by all vendors.
@@ -87,6 +101,22 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Client, error) {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 64
 	}
+	if cfg.MaxAttempts < 0 || cfg.BackoffBase < 0 || cfg.BackoffMax < 0 {
+		return nil, fmt.Errorf("upstream %s: retry settings must not be negative", cfg.Vendor)
+	}
+	rp := retryPolicy{attempts: cfg.MaxAttempts, base: cfg.BackoffBase, max: cfg.BackoffMax}
+	if rp.attempts == 0 {
+		rp.attempts = 3
+	}
+	if rp.base == 0 {
+		rp.base = 50 * time.Millisecond
+	}
+	if rp.max == 0 {
+		rp.max = time.Second
+	}
+	if rp.max < rp.base {
+		return nil, fmt.Errorf("upstream %s: BackoffMax %v is below BackoffBase %v", cfg.Vendor, rp.max, rp.base)
+	}
 	b := cfg.Breaker
 	if b == (BreakerConfig{}) {
 		b = DefaultBreaker
@@ -102,6 +132,7 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Client, error) {
 		slots:   make(chan struct{}, cfg.MaxConcurrent),
 		metrics: metrics,
 		log:     log.With("vendor", cfg.Vendor),
+		retry:   rp,
 	}
 	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:         cfg.Vendor,
@@ -152,16 +183,24 @@ func NewTransport(maxConns int) *http.Transport {
 type Call struct {
 	// Op is a short snake_case operation name, used in metrics and errors.
 	Op string
-	// Request is sent as is; it must not carry a context (Do adds it).
+	// Request is sent as is; it must not carry a context (Do adds it). A
+	// retried request's body is replayed through Request.GetBody, which
+	// http.NewRequest sets for in-memory bodies.
 	Request *http.Request
+	// Idempotent marks a call that may safely reach the vendor more than
+	// once (reads, token grants, read-only POSTs). Only such calls are
+	// retried; a call that changes vendor state is sent at most once.
+	Idempotent bool
 	// Handle reads the response (status check, decode). It runs inside the
-	// call's timeout; Do closes the body afterwards. An *Error it returns
+	// attempt's timeout, once per attempt; Do closes the body afterwards. An *Error it returns
 	// gets Vendor and Op filled in.
 	Handle func(*http.Response) error
 }
 
-// Do runs one call through the bulkhead, the breaker and the timeout, and
-// records it. Every failure is an *Error.
+// Do runs one call through the bulkhead, the breaker, retries (idempotent
+// calls only) and the per-attempt timeout, and records it. The breaker sees
+// the logical call once, whatever the number of attempts. Every failure is
+// an *Error.
 func (c *Client) Do(ctx context.Context, call Call) error {
 	start := time.Now()
 	err := c.do(ctx, call)
@@ -182,7 +221,7 @@ func (c *Client) do(ctx context.Context, call Call) error {
 		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: concurrency cap reached", ErrUnavailable)}
 	}
 	_, err := c.breaker.Execute(func() (struct{}, error) {
-		return struct{}{}, c.attempt(ctx, call)
+		return struct{}{}, c.attempts(ctx, call)
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
@@ -190,7 +229,10 @@ func (c *Client) do(ctx context.Context, call Call) error {
 	return err
 }
 
-func (c *Client) attempt(parent context.Context, call Call) error {
+// attempt sends req once under the per-attempt timeout and lets call.Handle
+// read the answer. The response body is drained and closed before it
+// returns, so a retry never holds a failed attempt's connection.
+func (c *Client) attempt(parent context.Context, call Call, req *http.Request) error {
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	defer cancel()
 	fail := func(err error) error {
@@ -203,7 +245,7 @@ func (c *Client) attempt(parent context.Context, call Call) error {
 		}
 		return &Error{Vendor: c.vendor, Op: call.Op, Err: err}
 	}
-	resp, err := c.http.Do(call.Request.WithContext(ctx))
+	resp, err := c.http.Do(req.WithContext(ctx))
 	if err != nil {
 		return fail(err)
 	}
@@ -221,6 +263,9 @@ func (c *Client) attempt(parent context.Context, call Call) error {
 			}
 			if e.Op == "" {
 				e.Op = call.Op
+			}
+			if e.RetryAfter == 0 && (e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable) {
+				e.RetryAfter = RetryAfter(resp.Header, time.Now())
 			}
 			if e.Status == 0 && ctx.Err() != nil {
 				return fail(err)

@@ -9,6 +9,7 @@ type Metrics struct {
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	breakerState *prometheus.GaugeVec
+	retries      *prometheus.CounterVec
 }
 
 // NewMetrics registers the vendor-call series on reg.
@@ -27,8 +28,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "gateway_upstream_breaker_state",
 			Help: "Circuit breaker state per vendor: 0 closed, 1 half-open, 2 open.",
 		}, []string{"vendor"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_upstream_retries_total",
+			Help: "Extra attempts of idempotent vendor calls after a transient failure, by vendor and operation.",
+		}, []string{"vendor", "operation"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.breakerState} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.breakerState, m.retries} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -315,7 +315,8 @@ func (c *Client) call(ctx context.Context, op, method, rel string, q url.Values,
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	err = c.up.Do(ctx, upstream.Call{Op: op, Request: req, Handle: func(resp *http.Response) error {
+	// Only reads may be retried; a repeated POST would start a second sync.
+	err = c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
 		if resp.StatusCode/100 != 2 {
 			return apiError(resp)
 		}

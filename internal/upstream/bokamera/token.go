@@ -110,7 +110,9 @@ func (c *Client) grant(ctx context.Context, form url.Values) (token, error) {
 	req.Header.Set("Accept", "application/json")
 	issued := c.now()
 	var tr tokenResponse
-	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Handle: func(resp *http.Response) error {
+	// A token grant may be repeated; a rotated refresh token that the vendor
+	// refuses on the retry falls back to a password grant in accessToken.
+	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {
 		if resp.StatusCode != http.StatusOK {
 			return tokenError(resp)
 		}

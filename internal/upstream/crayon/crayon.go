@@ -258,7 +258,8 @@ func (c *Client) call(ctx context.Context, op, method, path string, q url.Values
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Handle: func(resp *http.Response) error {
+	// Only reads may be retried; a repeated POST could add an agreement twice.
+	return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
 		if resp.StatusCode/100 == 2 {
 			return upstream.DecodeJSON(resp.Body, out)
 		}
@@ -343,7 +344,8 @@ func (c *Client) login(ctx context.Context) (tokenDTO, error) {
 	req.SetBasicAuth(c.cfg.ClientID, c.cfg.ClientSecret)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	var t tokenDTO
-	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Handle: func(resp *http.Response) error {
+	// A password grant changes nothing at the vendor; retry it.
+	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusOK:
 			if err := upstream.DecodeJSON(resp.Body, &t); err != nil {

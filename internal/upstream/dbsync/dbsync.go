@@ -237,8 +237,11 @@ func (c *Client) call(ctx context.Context, op, method, company, user string) (en
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 
+	// Every method is a POST, but authenticateUser and licenseDetails only
+	// read; register/unregister consume or free seats and are sent once.
+	readOnly := method == "authenticateUser" || method == "licenseDetails"
 	var env envelope
-	err = c.up.Do(ctx, upstream.Call{Op: op, Request: req, Handle: func(resp *http.Response) error {
+	err = c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: readOnly, Handle: func(resp *http.Response) error {
 		if resp.StatusCode != http.StatusOK {
 			return transportError(resp)
 		}

@@ -214,7 +214,8 @@ func (c *Client) call(ctx context.Context, op, method, route, query string, deco
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
-	return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Handle: func(resp *http.Response) error {
+	// Only reads may be retried; a repeated sync would mail the partner twice.
+	return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
 		if resp.StatusCode/100 == 2 {
 			return decode(resp.Body)
 		}
@@ -334,7 +335,8 @@ func (c *Client) fetchToken(ctx context.Context) (tok string, ttl time.Duration,
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Handle: func(resp *http.Response) error {
+	// A client-credentials grant changes nothing at the vendor; retry it.
+	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {
 		if resp.StatusCode/100 != 2 {
 			return tokenError(resp)
 		}
