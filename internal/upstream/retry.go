@@ -68,11 +68,10 @@ func (c *Client) breakerOpen() bool { return c.breaker.State() == gobreaker.Stat
 
 // retryWait decides whether failed attempt n deserves another try and how
 // long to wait first. Transient failures are connection errors, 429, 502,
-// 503 and 504, and an attempt's own timeout when the caller's deadline
-// still leaves a whole attempt after the wait: a vendor that just failed to
-// answer within Timeout is unlikely to answer in less. Without a deadline a
-// timed-out attempt is not retried, so a call never takes MaxAttempts times
-// Timeout.
+// 503 and 504. An attempt's own timeout is not retried: a vendor that just
+// failed to answer within Timeout is unlikely to answer in less, and a
+// second wait would hold a caller, a goroutine and a connection slot for
+// twice the vendor's timeout while it hangs.
 func (c *Client) retryWait(ctx context.Context, err error, n int) (time.Duration, bool) {
 	if ctx.Err() != nil {
 		return 0, false // the caller gave up or its deadline passed
@@ -81,13 +80,9 @@ func (c *Client) retryWait(ctx context.Context, err error, n int) (time.Duration
 	if !errors.As(err, &e) {
 		return 0, false
 	}
-	attemptTimedOut := false
 	switch e.Status {
 	case 0:
-		switch {
-		case errors.Is(e.Err, context.DeadlineExceeded):
-			attemptTimedOut = true
-		case !connError(e.Err):
+		if errors.Is(e.Err, context.DeadlineExceeded) || !connError(e.Err) {
 			return 0, false
 		}
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
@@ -106,12 +101,9 @@ func (c *Client) retryWait(ctx context.Context, err error, n int) (time.Duration
 	}
 	dl, hasDeadline := ctx.Deadline()
 	if !hasDeadline {
-		return wait, !attemptTimedOut
+		return wait, true
 	}
 	room := time.Until(dl) - wait
-	if attemptTimedOut {
-		return wait, room >= c.timeout
-	}
 	// Leave the retry some time to get an answer; one started with a
 	// sliver of the deadline left would only turn a 5xx into a timeout.
 	return wait, room >= min(c.retry.base, c.timeout)
