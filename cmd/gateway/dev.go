@@ -84,7 +84,7 @@ func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logg
 	}
 
 	vendor := func(base string) config.Vendor {
-		return config.Vendor{BaseURL: base, Timeout: 2 * time.Second, MaxConcurrent: 32}
+		return config.Vendor{BaseURL: base, Timeout: 2 * time.Second, MaxConcurrent: 128}
 	}
 	addr := getenv("GATEWAY_ADDR")
 	if addr == "" {

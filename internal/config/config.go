@@ -310,7 +310,7 @@ func (l *loader) vendor(v string) Vendor {
 	out := Vendor{
 		BaseURL:       l.url(base),
 		Timeout:       l.duration("GATEWAY_"+v+"_TIMEOUT", 3*time.Second),
-		MaxConcurrent: l.intValue("GATEWAY_"+v+"_MAX_CONCURRENT", 32),
+		MaxConcurrent: l.intValue("GATEWAY_"+v+"_MAX_CONCURRENT", 128),
 	}
 	if out.BaseURL != "" && !strings.HasSuffix(out.BaseURL, "/") {
 		out.BaseURL += "/"
