@@ -21,6 +21,7 @@ import (
 	"github.com/partnerhub/gateway/internal/auth"
 	"github.com/partnerhub/gateway/internal/config"
 	"github.com/partnerhub/gateway/internal/handlers"
+	"github.com/partnerhub/gateway/internal/idempotency"
 	"github.com/partnerhub/gateway/internal/middleware"
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
@@ -94,6 +95,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Metrics:        httpMetrics,
 		Gatherer:       reg,
 		Customers:      vendors.customers(),
+		Tenants:        vendors.tenants(),
+		Agreements:     vendors.crayon,
+		Licenses:       licenseManager{vendors.dbsync},
+		Roles:          vendors.gdap.AvailableRoles,
+		Idempotency:    idempotency.New(24*time.Hour, 100_000),
 		PageTokens:     pagetoken.New([]byte(cfg.PageTokenKey.Reveal())),
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          func() bool { return !draining.Load() },
@@ -227,4 +233,49 @@ func mapAll[T, U any](in []T, f func(T) U) []U {
 		out = append(out, f(x))
 	}
 	return out
+}
+
+// tenantTypes maps the normalized tenant type to Crayon's CustomerTenantType.
+var tenantTypes = map[string]int{model.TenantTypeT1: 1, model.TenantTypeT2: 2}
+
+// tenants wires the tenant service: Crayon's customer tenants, enriched
+// with GDAP's customers.
+func (v *vendors) tenants() *aggregate.Tenants {
+	return aggregate.NewTenants(aggregate.TenantBackend{
+		List: func(ctx context.Context, q aggregate.TenantQuery) ([]model.Tenant, int64, error) {
+			return v.crayon.ListTenants(ctx, crayon.TenantFilter{
+				OrganizationID: q.OrganizationID, PublisherID: q.PublisherID, CustomerTenantType: tenantTypes[q.Type],
+				DomainPrefix: q.DomainPrefix, Search: q.Q, Page: q.Page, PageSize: q.PageSize,
+			})
+		},
+		Get:           v.crayon.Tenant,
+		GDAPCustomers: v.gdap.ListCustomers,
+	})
+}
+
+// licenseManager adapts the DBSync client to the handlers' LicenseManager.
+type licenseManager struct{ c *dbsync.Client }
+
+func (l licenseManager) Register(ctx context.Context, company, user string) (model.License, error) {
+	return l.c.RegisterUser(ctx, company, user)
+}
+
+func (l licenseManager) Unregister(ctx context.Context, company, user string) (model.License, error) {
+	return l.c.UnregisterUser(ctx, company, user)
+}
+
+func (l licenseManager) Check(ctx context.Context, company, user string) (model.LicenseCheck, error) {
+	return l.c.AuthenticateUser(ctx, company, user)
+}
+
+func (l licenseManager) List(ctx context.Context, company string) ([]model.License, *handlers.LicenseQuota, error) {
+	d, err := l.c.LicenseDetails(ctx, company)
+	if err != nil {
+		return nil, nil, err
+	}
+	var q *handlers.LicenseQuota
+	if d.Quota != nil {
+		q = &handlers.LicenseQuota{AnnualQuota: d.Quota.AnnualQuota, Used: d.Quota.Used, Active: d.Quota.Active}
+	}
+	return d.Users, q, nil
 }

@@ -78,3 +78,17 @@ func (q *query) err() error {
 	}
 	return problem.BadRequest("one or more query parameters are invalid", q.errs...)
 }
+
+// optPositiveInt reads an optional positive integer; 0 means absent.
+func (q *query) optPositiveInt(name string) int {
+	v, ok := q.values[name]
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(v[0])
+	if err != nil || n < 1 || n > 1<<31-1 {
+		q.fail(name, "must be a positive integer")
+		return 0
+	}
+	return n
+}

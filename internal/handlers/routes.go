@@ -23,6 +23,22 @@ func addRoutes(r chi.Router, d Deps) {
 		r.Use(middleware.Authenticate(d.Verifier), withTimeout(d.RequestTimeout))
 		can := func(perm string) chi.Router { return r.With(middleware.Require(perm)) }
 
+		// Writes go through the Idempotency-Key store after authorization,
+		// so keys are scoped to an authenticated caller.
+		write := func(perm string) chi.Router { return can(perm).With(idempotent(d.Idempotency, d.Log)) }
+		audit := writeLog{d.Log}
+
 		can(config.PermReadCustomers).Method("GET", "/v1/customers", handleListCustomers(d.Customers, d.PageTokens))
+
+		can(config.PermReadTenants).Method("GET", "/v1/tenants", handleListTenants(d.Tenants, d.PageTokens))
+		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}", handleGetTenant(d.Tenants))
+		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}/agreements", handleListAgreements(d.Agreements))
+		write(config.PermWriteAgreements).Method("POST", "/v1/tenants/{id}/agreements", handleAddAgreement(d.Agreements, audit))
+		can(config.PermReadTenants).Method("GET", "/v1/roles", handleListRoles(d.Roles))
+
+		can(config.PermReadLicenses).Method("GET", "/v1/licenses", handleListLicenses(d.Licenses))
+		write(config.PermManageLicenses).Method("POST", "/v1/licenses", handleRegisterLicense(d.Licenses, audit))
+		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{company}/{user}", handleCheckLicense(d.Licenses))
+		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{company}/{user}", handleUnregisterLicense(d.Licenses, audit))
 	})
 }

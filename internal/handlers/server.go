@@ -14,18 +14,27 @@ import (
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/idempotency"
 	"github.com/partnerhub/gateway/internal/middleware"
+	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
 	"github.com/partnerhub/gateway/internal/problem"
 )
 
 // Deps is everything the HTTP surface needs, passed explicitly.
 type Deps struct {
-	Log            *slog.Logger
-	Verifier       *auth.Verifier
-	Metrics        *middleware.Metrics
-	Gatherer       prometheus.Gatherer
-	Customers      *aggregate.Customers
+	Log        *slog.Logger
+	Verifier   *auth.Verifier
+	Metrics    *middleware.Metrics
+	Gatherer   prometheus.Gatherer
+	Customers  *aggregate.Customers
+	Tenants    *aggregate.Tenants
+	Agreements AgreementStore
+	Licenses   LicenseManager
+	Roles      func(context.Context) ([]model.Role, error)
+	// Idempotency remembers write answers by Idempotency-Key; nil turns
+	// the header off.
+	Idempotency    *idempotency.Store
 	PageTokens     *pagetoken.Codec
 	RequestTimeout time.Duration
 	// Ready reports whether the gateway can serve (false while draining).

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
+	"github.com/partnerhub/gateway/internal/upstream/simfault"
+)
+
+type agreementList struct {
+	Items []struct {
+		AgreementType string `json:"agreement_type"`
+		Email         string `json:"email"`
+		AgreedAt      string `json:"agreed_at"`
+	} `json:"items"`
+	sourced
+}
+
+const validAgreement = `{"agreement_type":"microsoft_customer_agreement","first_name":"Per","last_name":"Ek",
+ "email":"per.ek@contoso.se","phone_number":"+46 8 555 010 21","agreed_at":"2026-01-15T10:00:00Z"}`
+
+func startAgreementGateway(t *testing.T) (*vendorSims, *gateway, *client) {
+	t.Helper()
+	sims := newVendorSims(t)
+	gw := startRun(t, nil, sims.Env())
+	return sims, gw, newClient(t, gw.URL, fetchToken(t, sims.Issuer.URL(), "dev-operator"))
+}
+
+func TestAgreementsConsentIsVisibleAfterwards(t *testing.T) {
+	_, gw, c := startAgreementGateway(t)
+	path := fmt.Sprintf("/v1/tenants/%d/agreements", crayonsim.FirstTenantID+1)
+	var before agreementList
+	c.do("GET", path, "").JSON(t, &before)
+	if len(before.Items) != 0 || before.status("crayon") != "ok" {
+		t.Fatalf("before: %+v", before)
+	}
+	r := c.do("POST", path, validAgreement)
+	if r.Status != 201 {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+	var after agreementList
+	c.do("GET", path, "").JSON(t, &after)
+	if len(after.Items) != 1 || after.Items[0].AgreementType != "microsoft_customer_agreement" || after.Items[0].Email != "per.ek@contoso.se" {
+		t.Fatalf("after: %+v", after)
+	}
+	// The write is logged with who and what, never the token.
+	log := gw.Stderr.String()
+	if !strings.Contains(log, `"operation":"add_agreement"`) || !strings.Contains(log, `"vendor_outcome":"ok"`) || strings.Contains(log, c.token) {
+		t.Fatalf("write log missing or leaking:\n%s", log)
+	}
+}
+
+func TestAddAgreementRejectsBadInput(t *testing.T) {
+	sims, _, c := startAgreementGateway(t)
+	path := fmt.Sprintf("/v1/tenants/%d/agreements", crayonsim.FirstTenantID)
+	future := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	tests := []struct {
+		name      string
+		path      string
+		body      string
+		headers   []string
+		status    int
+		locations []string
+	}{
+		{"missing fields", path, `{}`, nil, 400, []string{"body.agreement_type", "body.first_name", "body.last_name", "body.email", "body.agreed_at"}},
+		{"bad values", path, `{"agreement_type":"msa","first_name":"A","last_name":"B","email":"not-an-email","phone_number":"call me","agreed_at":"yesterday"}`,
+			nil, 400, []string{"body.agreement_type", "body.email", "body.phone_number", "body.agreed_at"}},
+		{"future date", path, strings.Replace(validAgreement, "2026-01-15T10:00:00Z", future, 1), nil, 400, []string{"body.agreed_at"}},
+		{"display-name e-mail", path, strings.Replace(validAgreement, `"per.ek@contoso.se"`, `"Per <per.ek@contoso.se>"`, 1), nil, 400, []string{"body.email"}},
+		{"wrong type", path, `{"agreement_type":1}`, nil, 400, []string{"body.agreement_type"}},
+		{"unknown field", path, `{"AgreementType":1}`, nil, 400, []string{"body.AgreementType"}},
+		{"trailing data", path, validAgreement + `{}`, nil, 400, []string{"body"}},
+		{"not JSON", path, `{"agreement_type":`, nil, 400, []string{"body"}},
+		{"array", path, `[]`, nil, 400, []string{"body"}},
+		{"bad path id", "/v1/tenants/abc/agreements", validAgreement, nil, 400, []string{"path.id"}},
+		{"wrong content type", path, validAgreement, []string{"Content-Type", "text/plain"}, 415, nil},
+		{"too large", path, `{"first_name":"` + strings.Repeat("a", 70<<10) + `"}`, nil, 413, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := expectProblem(t, c.do("POST", tc.path, tc.body, tc.headers...), tc.status)
+			var got []string
+			for _, e := range p.Errors {
+				got = append(got, e.Location)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.locations, ",") {
+				t.Fatalf("locations %v, want %v", got, tc.locations)
+			}
+		})
+	}
+	if n := sims.Crayon.Faults.Calls("POST", fmt.Sprintf("/api/v1/customertenants/%d/agreements", crayonsim.FirstTenantID)); n != 0 {
+		t.Fatalf("bad input reached crayon %d times", n)
+	}
+	t.Run("reader may not write", func(t *testing.T) {
+		p := expectProblem(t, c.withToken(fetchToken(t, sims.Issuer.URL(), "dev-reader")).do("POST", path, validAgreement), 403)
+		if !strings.Contains(p.Detail, "agreements:write") {
+			t.Fatalf("detail %q", p.Detail)
+		}
+	})
+}
+
+func TestAgreementVendorFailures(t *testing.T) {
+	sims, _, c := startAgreementGateway(t)
+	expectProblem(t, c.do("POST", "/v1/tenants/999999/agreements", validAgreement), 404)
+	expectProblem(t, c.do("GET", "/v1/tenants/999999/agreements", ""), 404)
+	sims.Crayon.Faults.Set(simfault.Fault{Status: 500})
+	expectProblem(t, c.do("POST", fmt.Sprintf("/v1/tenants/%d/agreements", crayonsim.FirstTenantID), validAgreement), 502)
+}
+
+func TestAgreementIdempotency(t *testing.T) {
+	sims, _, c := startAgreementGateway(t)
+	path := fmt.Sprintf("/v1/tenants/%d/agreements", crayonsim.FirstTenantID+2)
+	first := c.do("POST", path, validAgreement, "Idempotency-Key", "k-1")
+	if first.Status != 201 {
+		t.Fatalf("status %d: %s", first.Status, first.Body)
+	}
+	again := c.do("POST", path, validAgreement, "Idempotency-Key", "k-1")
+	if again.Status != 201 || string(again.Body) != string(first.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s %v", again.Status, again.Body, again.Header)
+	}
+	if n := sims.Crayon.Faults.Calls("POST", fmt.Sprintf("/api/v1/customertenants/%d/agreements", crayonsim.FirstTenantID+2)); n != 1 {
+		t.Fatalf("crayon saw %d POSTs, want 1", n)
+	}
+	other := strings.Replace(validAgreement, "Per", "Pia", 1)
+	expectProblem(t, c.do("POST", path, other, "Idempotency-Key", "k-1"), 422)
+	expectProblem(t, c.do("POST", path, validAgreement, "Idempotency-Key", "bad key"), 400)
+	// Another caller's identical key is its own.
+	admin := c.withToken(fetchToken(t, sims.Issuer.URL(), "dev-admin"))
+	if r := admin.do("POST", path, validAgreement, "Idempotency-Key", "k-1"); r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("other caller: %d %v", r.Status, r.Header)
+	}
+
+	t.Run("concurrent duplicate is 409", func(t *testing.T) {
+		sims.Crayon.Faults.Set(simfault.Fault{LatencyMS: 800})
+		defer sims.Crayon.Faults.Clear()
+		var wg sync.WaitGroup
+		statuses := make([]int, 2)
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(i) * 250 * time.Millisecond)
+				statuses[i] = c.do("POST", path, validAgreement, "Idempotency-Key", "k-2").Status
+			}()
+		}
+		wg.Wait()
+		if statuses[0] != 201 || statuses[1] != 409 {
+			t.Fatalf("statuses %v, want [201 409]", statuses)
+		}
+	})
+}

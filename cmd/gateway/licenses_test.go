@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/partnerhub/gateway/internal/upstream/simfault"
+	"github.com/partnerhub/gateway/internal/upstream/simseed"
+)
+
+type licenseList struct {
+	Items []struct {
+		Company string `json:"company"`
+		User    string `json:"user"`
+	} `json:"items"`
+	Quota *struct {
+		AnnualQuota int `json:"annual_quota"`
+		Active      int `json:"active"`
+	} `json:"quota"`
+	sourced
+}
+
+type licenseCheck struct {
+	Company  string `json:"company"`
+	User     string `json:"user"`
+	Licensed bool   `json:"licensed"`
+	sourced
+}
+
+func licensePath(company, user string) string {
+	return "/v1/licenses/" + url.PathEscape(company) + "/" + url.PathEscape(user)
+}
+
+func startLicenseGateway(t *testing.T, env ...string) (*vendorSims, *gateway, *client) {
+	t.Helper()
+	sims := newVendorSims(t)
+	gw := startRun(t, nil, sims.Env(env...))
+	return sims, gw, newClient(t, gw.URL, fetchToken(t, sims.Issuer.URL(), "dev-operator"))
+}
+
+func TestLicenseLifecycle(t *testing.T) {
+	_, gw, c := startLicenseGateway(t)
+	var all licenseList
+	c.do("GET", "/v1/licenses", "").JSON(t, &all)
+	if len(all.Items) != len(simseed.LicensedUsers) || all.Quota == nil || all.Quota.AnnualQuota != simseed.DBSyncAnnualQuota {
+		t.Fatalf("list: %+v", all)
+	}
+	var contoso licenseList
+	c.do("GET", "/v1/licenses?company="+url.QueryEscape("Contoso AB")+"&user=PER.EK@contoso.se", "").JSON(t, &contoso)
+	if len(contoso.Items) != 1 || contoso.Items[0].User != "per.ek@contoso.se" {
+		t.Fatalf("filtered: %+v", contoso.Items)
+	}
+
+	const company, user = "Litware Inc", "sam.carter@litware.com"
+	body := fmt.Sprintf(`{"company":%q,"user":%q}`, company, user)
+	r := c.do("POST", "/v1/licenses", body)
+	if r.Status != 201 || r.Header.Get("Location") != licensePath(company, user) {
+		t.Fatalf("register: %d %s %v", r.Status, r.Body, r.Header)
+	}
+	var check licenseCheck
+	c.do("GET", licensePath(company, user), "").JSON(t, &check)
+	if !check.Licensed || check.Company != company || check.User != user || !check.Complete {
+		t.Fatalf("check after register: %+v", check)
+	}
+	p := expectProblem(t, c.do("POST", "/v1/licenses", body), 409)
+	if p.Detail == "" {
+		t.Fatal("409 without the vendor's message")
+	}
+	if r := c.do("DELETE", licensePath(company, user), ""); r.Status != 200 {
+		t.Fatalf("unregister: %d %s", r.Status, r.Body)
+	}
+	expectProblem(t, c.do("DELETE", licensePath(company, user), ""), 404)
+	log := gw.Stderr.String()
+	for _, op := range []string{"register_license", "unregister_license"} {
+		if !strings.Contains(log, `"operation":"`+op+`"`) {
+			t.Errorf("no write log for %s", op)
+		}
+	}
+}
+
+func TestLicenseQuotaExhausted(t *testing.T) {
+	_, _, c := startLicenseGateway(t)
+	var last response
+	for i := 0; i < simseed.DBSyncAnnualQuota+1; i++ {
+		last = c.do("POST", "/v1/licenses", fmt.Sprintf(`{"company":"Quota Co","user":"u%d@quota.example"}`, i))
+		if last.Status != 201 {
+			break
+		}
+	}
+	p := expectProblem(t, last, 422)
+	if p.Detail == "" {
+		t.Fatal("422 without the vendor's message")
+	}
+}
+
+func TestLicenseVendorFailures(t *testing.T) {
+	t.Run("gateway key rejected is 502", func(t *testing.T) {
+		_, _, c := startLicenseGateway(t, "GATEWAY_DBSYNC_APP_KEY", "wrong-key")
+		expectProblem(t, c.do("GET", "/v1/licenses", ""), 502)
+		expectProblem(t, c.do("POST", "/v1/licenses", `{"company":"Litware Inc","user":"sam.carter@litware.com"}`), 502)
+	})
+	t.Run("vendor down", func(t *testing.T) {
+		sims, _, c := startLicenseGateway(t)
+		sims.DBSync.Faults.Set(simfault.Fault{Status: 500})
+		expectProblem(t, c.do("GET", licensePath("Contoso AB", "per.ek@contoso.se"), ""), 502)
+	})
+	t.Run("unknown user check is 404", func(t *testing.T) {
+		_, _, c := startLicenseGateway(t)
+		expectProblem(t, c.do("GET", licensePath("Contoso AB", "nobody@contoso.se"), ""), 404)
+	})
+}
+
+func TestLicensesRejectBadInput(t *testing.T) {
+	sims, _, c := startLicenseGateway(t)
+	long := strings.Repeat("x", 201)
+	tests := []struct {
+		name, method, path, body string
+		headers                  []string
+		status                   int
+		locations                []string
+	}{
+		{"missing fields", "POST", "/v1/licenses", `{}`, nil, 400, []string{"body.company", "body.user"}},
+		{"blank and long", "POST", "/v1/licenses", `{"company":"  ","user":"` + long + `"}`, nil, 400, []string{"body.company", "body.user"}},
+		{"wrong type", "POST", "/v1/licenses", `{"company":1,"user":"u"}`, nil, 400, []string{"body.company"}},
+		{"unknown field", "POST", "/v1/licenses", `{"company":"c","user":"u","seats":2}`, nil, 400, []string{"body.seats"}},
+		{"trailing", "POST", "/v1/licenses", `{"company":"c","user":"u"} x`, nil, 400, []string{"body"}},
+		{"content type", "POST", "/v1/licenses", `{"company":"c","user":"u"}`, []string{"Content-Type", "application/xml"}, 415, nil},
+		{"too large", "POST", "/v1/licenses", `{"company":"` + strings.Repeat("c", 65<<10) + `"}`, nil, 413, nil},
+		{"control chars in path", "GET", "/v1/licenses/a%07b/u", "", nil, 400, []string{"path.company"}},
+		{"long path user", "DELETE", "/v1/licenses/c/" + long, "", nil, 400, []string{"path.user"}},
+		{"unknown query", "GET", "/v1/licenses?tenant=1", "", nil, 400, []string{"query.tenant"}},
+		{"long query", "GET", "/v1/licenses?user=" + long, "", nil, 400, []string{"query.user"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := expectProblem(t, c.do(tc.method, tc.path, tc.body, tc.headers...), tc.status)
+			var got []string
+			for _, e := range p.Errors {
+				got = append(got, e.Location)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.locations, ",") {
+				t.Fatalf("locations %v, want %v", got, tc.locations)
+			}
+		})
+	}
+	if n := sims.DBSync.Faults.TotalCalls(); n != 0 {
+		t.Fatalf("bad input reached dbsync %d times", n)
+	}
+	t.Run("reader may not manage", func(t *testing.T) {
+		reader := c.withToken(fetchToken(t, sims.Issuer.URL(), "dev-reader"))
+		p := expectProblem(t, reader.do("POST", "/v1/licenses", `{"company":"c","user":"u"}`), 403)
+		if !strings.Contains(p.Detail, "licenses:manage") {
+			t.Fatalf("detail %q", p.Detail)
+		}
+		expectProblem(t, reader.do("DELETE", licensePath("c", "u"), ""), 403)
+	})
+}
+
+func TestLicenseDeleteIdempotency(t *testing.T) {
+	sims, _, c := startLicenseGateway(t)
+	path := licensePath("Contoso AB", "per.ek@contoso.se")
+	first := c.do("DELETE", path, "", "Idempotency-Key", "del-1")
+	if first.Status != 200 {
+		t.Fatalf("status %d: %s", first.Status, first.Body)
+	}
+	calls := sims.DBSync.Faults.TotalCalls()
+	again := c.do("DELETE", path, "", "Idempotency-Key", "del-1")
+	if again.Status != 200 || string(again.Body) != string(first.Body) {
+		t.Fatalf("replay %d %s", again.Status, again.Body)
+	}
+	if n := sims.DBSync.Faults.TotalCalls(); n != calls {
+		t.Fatalf("replay reached dbsync")
+	}
+	// The same key on another request is refused.
+	expectProblem(t, c.do("DELETE", licensePath("Contoso AB", "anna.lindqvist@contoso.se"), "", "Idempotency-Key", "del-1"), 422)
+}

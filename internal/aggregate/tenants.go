@@ -1,0 +1,112 @@
+package aggregate
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/model"
+)
+
+// TenantQuery filters a tenant listing; zero values are omitted. Type is
+// the normalized tenant type (model.TenantTypeT1 / T2) or "".
+type TenantQuery struct {
+	OrganizationID, PublisherID int
+	Type, DomainPrefix, Q       string
+	// Page is 1-based, as Crayon pages.
+	Page, PageSize int
+}
+
+// TenantBackend is what the tenant service needs from the vendors; run.go
+// adapts the Crayon and GDAP clients to it.
+type TenantBackend struct {
+	List          func(ctx context.Context, q TenantQuery) ([]model.Tenant, int64, error)
+	Get           func(ctx context.Context, id string) (model.Tenant, error)
+	GDAPCustomers func(ctx context.Context) ([]model.GDAPCustomer, error)
+}
+
+// Tenants serves Crayon customer tenants enriched with GDAP's view of the
+// same Microsoft tenant.
+type Tenants struct{ b TenantBackend }
+
+// NewTenants returns the tenant service.
+func NewTenants(b TenantBackend) *Tenants { return &Tenants{b: b} }
+
+// TenantPage is one Crayon page of tenants.
+type TenantPage struct {
+	Items    []model.Tenant
+	Total    int64
+	Sources  []Source
+	Complete bool
+}
+
+// List returns one page. Crayon is required (its error is returned as is);
+// GDAP only enriches, so its failure marks the answer incomplete.
+func (s *Tenants) List(ctx context.Context, q TenantQuery) (TenantPage, error) {
+	var (
+		items []model.Tenant
+		total int64
+	)
+	crayonSrc, gdapSrc, gdap, err := s.withGDAP(ctx, func(ctx context.Context) (err error) {
+		items, total, err = s.b.List(ctx, q)
+		return err
+	})
+	if err != nil {
+		return TenantPage{Sources: []Source{crayonSrc, gdapSrc}}, err
+	}
+	for i := range items {
+		items[i].GDAP = matchGDAP(items[i], gdap)
+	}
+	return TenantPage{Items: items, Total: total, Sources: []Source{crayonSrc, gdapSrc}, Complete: gdapSrc.Status == "ok"}, nil
+}
+
+// Get returns one tenant with its GDAP view.
+func (s *Tenants) Get(ctx context.Context, id string) (model.Tenant, []Source, bool, error) {
+	var t model.Tenant
+	crayonSrc, gdapSrc, gdap, err := s.withGDAP(ctx, func(ctx context.Context) (err error) {
+		t, err = s.b.Get(ctx, id)
+		return err
+	})
+	sources := []Source{crayonSrc, gdapSrc}
+	if err != nil {
+		return model.Tenant{}, sources, false, err
+	}
+	t.GDAP = matchGDAP(t, gdap)
+	return t, sources, gdapSrc.Status == "ok", nil
+}
+
+// withGDAP runs the Crayon call and GDAP's customer list concurrently under
+// one vendor budget.
+func (s *Tenants) withGDAP(ctx context.Context, crayon func(context.Context) error) (crayonSrc, gdapSrc Source, gdap []model.GDAPCustomer, err error) {
+	ctx, cancel := vendorContext(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := time.Now()
+		var gerr error
+		gdap, gerr = s.b.GDAPCustomers(ctx)
+		gdapSrc = sourceOf(model.VendorGDAP, gerr, time.Since(start))
+	}()
+	start := time.Now()
+	err = crayon(ctx)
+	crayonSrc = sourceOf(model.VendorCrayon, err, time.Since(start))
+	<-done
+	return crayonSrc, gdapSrc, gdap, err
+}
+
+// matchGDAP finds GDAP's record of t's Microsoft tenant: by tenant id, then
+// by onmicrosoft domain (Crayon sometimes lacks the id), as Merge joins.
+func matchGDAP(t model.Tenant, gdap []model.GDAPCustomer) *model.GDAPCustomer {
+	for i, g := range gdap {
+		if t.MicrosoftTenantID != "" && strings.EqualFold(g.MicrosoftTenantID, t.MicrosoftTenantID) {
+			return &gdap[i]
+		}
+	}
+	for i, g := range gdap {
+		if t.Domain != "" && strings.EqualFold(g.Domain, t.Domain) {
+			return &gdap[i]
+		}
+	}
+	return nil
+}

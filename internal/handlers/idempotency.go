@@ -1,0 +1,140 @@
+package handlers
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/idempotency"
+	"github.com/partnerhub/gateway/internal/middleware"
+	"github.com/partnerhub/gateway/internal/problem"
+)
+
+// IdempotencyHeader is the request header of writes.
+const IdempotencyHeader = "Idempotency-Key"
+
+// idempotent makes a write safe to retry: with an Idempotency-Key, the first
+// answer is remembered per caller and replayed for the same request; a
+// different request under the same key is 422, a duplicate while the first
+// is still running is 409. Without the header the write runs as is.
+func idempotent(store *idempotency.Store, log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := r.Header.Get(IdempotencyHeader)
+			if key == "" || store == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			fail := func(p *problem.Problem) { problem.Write(w, middleware.RequestID(r.Context()), p) }
+			if len(r.Header.Values(IdempotencyHeader)) > 1 || !validKey(key) {
+				fail(problem.BadRequest("the idempotency key is not valid", problem.FieldError{
+					Location: "header." + IdempotencyHeader, Message: "must be given once, 1 to 255 printable ASCII characters"}))
+				return
+			}
+			// Fingerprint the request: method, path and the body bytes. The
+			// body is read up to one byte past the limit, so an oversized
+			// body still reaches the handler's 413.
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+			if err != nil {
+				fail(problem.BadRequest("the body could not be read", problem.FieldError{Location: "body", Message: "could not be read"}))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			sum := sha256.Sum256(body)
+			fp := r.Method + " " + r.URL.RequestURI() + " " + r.Header.Get("Content-Type") + " " + hex.EncodeToString(sum[:])
+
+			p, _ := auth.FromContext(r.Context())
+			subject := p.Subject + "|" + p.ClientID
+			replay, err := store.Begin(subject, key, fp)
+			switch {
+			case errors.Is(err, idempotency.ErrMismatch):
+				fail(problem.New(http.StatusUnprocessableEntity, "idempotency-key-reused", "Unprocessable Content",
+					"this Idempotency-Key was already used for a different request; use a new key for a new request"))
+				return
+			case errors.Is(err, idempotency.ErrInFlight):
+				fail(problem.New(http.StatusConflict, "idempotency-key-in-use", "Conflict",
+					"a request with this Idempotency-Key is still in progress; retry once it has finished"))
+				return
+			case err != nil:
+				fail(problem.Unavailable("too many writes in progress; retry later", 0))
+				return
+			case replay != nil:
+				h := w.Header()
+				for k, vs := range replay.Header {
+					h[k] = vs
+				}
+				h.Set("Idempotent-Replayed", "true")
+				w.WriteHeader(replay.Status)
+				_, _ = w.Write(replay.Body)
+				log.Info("idempotent replay", "request_id", middleware.RequestID(r.Context()), "subject", p.Subject,
+					"method", r.Method, "path", r.URL.Path, "status", replay.Status)
+				return
+			}
+
+			rec := &teeWriter{ResponseWriter: w}
+			finished := false
+			defer func() {
+				// A panic or an answer that certainly did not reach the
+				// vendor frees the key, so a retry runs again.
+				if !finished || rec.status == 0 || forgettable(rec.status) {
+					store.Release(subject, key)
+				}
+			}()
+			next.ServeHTTP(rec, r)
+			finished = true
+			if rec.status != 0 && !forgettable(rec.status) {
+				store.Finish(subject, key, idempotency.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()})
+			}
+		})
+	}
+}
+
+// forgettable answers are not remembered: the vendor was not called (503
+// breaker open, 429) or the gateway failed (500), so a retry should run.
+func forgettable(status int) bool {
+	return status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests || status == http.StatusInternalServerError
+}
+
+func validKey(k string) bool {
+	if len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// teeWriter passes the answer through and keeps a copy of it.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	header http.Header
+	body   bytes.Buffer
+}
+
+func (t *teeWriter) WriteHeader(code int) {
+	if t.status == 0 {
+		t.status = code
+		t.header = t.ResponseWriter.Header().Clone()
+		t.header.Del("X-Request-Id") // each replay has its own request id
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *teeWriter) Write(b []byte) (int, error) {
+	if t.status == 0 {
+		t.WriteHeader(http.StatusOK)
+	}
+	t.body.Write(b)
+	return t.ResponseWriter.Write(b)
+}
+
+func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }

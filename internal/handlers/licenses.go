@@ -1,0 +1,194 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/partnerhub/gateway/internal/aggregate"
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/problem"
+)
+
+// LicenseQuota is the partner app's licence usage, when the vendor sends it.
+type LicenseQuota struct {
+	AnnualQuota int `json:"annual_quota"`
+	Used        int `json:"used"`
+	Active      int `json:"active"`
+}
+
+// LicenseManager is DBSync's licence manager, as the handlers need it.
+type LicenseManager interface {
+	Register(ctx context.Context, company, user string) (model.License, error)
+	Unregister(ctx context.Context, company, user string) (model.License, error)
+	Check(ctx context.Context, company, user string) (model.LicenseCheck, error)
+	List(ctx context.Context, company string) ([]model.License, *LicenseQuota, error)
+}
+
+const maxNameLen = 200
+
+// licenseName checks one company or user name wherever it comes from.
+func licenseName(loc, v string, required bool) *problem.FieldError {
+	msg := ""
+	switch {
+	case strings.TrimSpace(v) == "":
+		if required {
+			msg = "is required"
+		}
+	case utf8.RuneCountInString(v) > maxNameLen:
+		msg = "must be at most 200 characters"
+	case !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		msg = "must be text without control characters"
+	}
+	if msg == "" {
+		return nil
+	}
+	return &problem.FieldError{Location: loc, Message: msg}
+}
+
+func badNames(fes ...*problem.FieldError) error {
+	var out []problem.FieldError
+	for _, fe := range fes {
+		if fe != nil {
+			out = append(out, *fe)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return problem.BadRequest("the request is not valid", out...)
+}
+
+// pathParam is a path segment decoded once: chi hands back the escaped
+// form when the path had escapes the default encoding would not produce
+// (such as %2F).
+func pathParam(r *http.Request, name string) string {
+	v := chi.URLParam(r, name)
+	if r.URL.RawPath != "" {
+		if u, err := url.PathUnescape(v); err == nil {
+			return u
+		}
+	}
+	return v
+}
+
+// handleListLicenses serves GET /v1/licenses (operationId listLicenses).
+func handleListLicenses(lm LicenseManager) http.Handler {
+	type response struct {
+		Items    []model.License    `json:"items"`
+		Quota    *LicenseQuota      `json:"quota,omitempty"`
+		Sources  []aggregate.Source `json:"sources"`
+		Complete bool               `json:"complete"`
+	}
+	type listed struct {
+		items []model.License
+		quota *LicenseQuota
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		q := newQuery(r, "company", "user")
+		company, user := q.values.Get("company"), q.values.Get("user")
+		if err := joinBadRequests(q.err(), badNames(licenseName("query.company", company, false), licenseName("query.user", user, false))); err != nil {
+			return err
+		}
+		got, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) (listed, error) {
+			items, quota, err := lm.List(ctx, company)
+			return listed{items, quota}, err
+		})
+		if err != nil {
+			return err
+		}
+		// DBSync filters by company only; the user filter is the gateway's.
+		items := make([]model.License, 0, len(got.items))
+		for _, l := range got.items {
+			if user == "" || strings.EqualFold(l.User, user) {
+				items = append(items, l)
+			}
+		}
+		return respond(w, http.StatusOK, response{Items: items, Quota: got.quota, Sources: []aggregate.Source{src}, Complete: true})
+	})
+}
+
+type licenseResponse struct {
+	model.License
+	Sources  []aggregate.Source `json:"sources"`
+	Complete bool               `json:"complete"`
+}
+
+// handleRegisterLicense serves POST /v1/licenses (operationId registerLicense).
+func handleRegisterLicense(lm LicenseManager, wl writeLog) http.Handler {
+	type request struct {
+		Company string `json:"company"`
+		User    string `json:"user"`
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		var req request
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+		if err := joinBadRequests(newQuery(r).err(), badNames(licenseName("body.company", req.Company, true), licenseName("body.user", req.User, true))); err != nil {
+			return err
+		}
+		l, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) (model.License, error) {
+			return lm.Register(ctx, req.Company, req.User)
+		})
+		wl.log(r, "register_license", src, err, "company", req.Company, "user", req.User)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/v1/licenses/"+url.PathEscape(l.Company)+"/"+url.PathEscape(l.User))
+		return respond(w, http.StatusCreated, licenseResponse{License: l, Sources: []aggregate.Source{src}, Complete: true})
+	})
+}
+
+// companyUser reads and checks path.company and path.user.
+func companyUser(r *http.Request) (company, user string, err error) {
+	company, user = pathParam(r, "company"), pathParam(r, "user")
+	err = joinBadRequests(newQuery(r).err(), badNames(licenseName("path.company", company, true), licenseName("path.user", user, true)))
+	return company, user, err
+}
+
+// handleUnregisterLicense serves DELETE /v1/licenses/{company}/{user}
+// (operationId unregisterLicense). It answers 200 with the freed licence.
+func handleUnregisterLicense(lm LicenseManager, wl writeLog) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		company, user, err := companyUser(r)
+		if err != nil {
+			return err
+		}
+		l, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) (model.License, error) {
+			return lm.Unregister(ctx, company, user)
+		})
+		wl.log(r, "unregister_license", src, err, "company", company, "user", user)
+		if err != nil {
+			return err
+		}
+		return respond(w, http.StatusOK, licenseResponse{License: l, Sources: []aggregate.Source{src}, Complete: true})
+	})
+}
+
+// handleCheckLicense serves GET /v1/licenses/{company}/{user}
+// (operationId checkLicense): DBSync authenticateUser.
+func handleCheckLicense(lm LicenseManager) http.Handler {
+	type response struct {
+		model.LicenseCheck
+		Sources  []aggregate.Source `json:"sources"`
+		Complete bool               `json:"complete"`
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		company, user, err := companyUser(r)
+		if err != nil {
+			return err
+		}
+		c, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) (model.LicenseCheck, error) {
+			return lm.Check(ctx, company, user)
+		})
+		if err != nil {
+			return err
+		}
+		return respond(w, http.StatusOK, response{LicenseCheck: c, Sources: []aggregate.Source{src}, Complete: true})
+	})
+}

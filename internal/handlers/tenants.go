@@ -1,0 +1,240 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/partnerhub/gateway/internal/aggregate"
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/pagetoken"
+	"github.com/partnerhub/gateway/internal/problem"
+)
+
+// AgreementStore is Crayon's agreement consent, as the handlers need it.
+type AgreementStore interface {
+	Agreements(ctx context.Context, tenantID string) ([]model.Agreement, error)
+	AddAgreement(ctx context.Context, tenantID string, a model.Agreement) (model.Agreement, error)
+}
+
+// handleListTenants serves GET /v1/tenants (operationId listTenants): one
+// Crayon page of customer tenants, each enriched with its GDAP view.
+func handleListTenants(svc *aggregate.Tenants, tokens *pagetoken.Codec) http.Handler {
+	type response struct {
+		Items         []model.Tenant     `json:"items"`
+		NextPageToken string             `json:"next_page_token,omitempty"`
+		Sources       []aggregate.Source `json:"sources"`
+		Complete      bool               `json:"complete"`
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		q := newQuery(r, "organization_id", "publisher_id", "tenant_type", "domain_prefix", "q", "page_size", "page_token")
+		tq := aggregate.TenantQuery{
+			OrganizationID: q.optPositiveInt("organization_id"),
+			PublisherID:    q.optPositiveInt("publisher_id"),
+			Type:           q.enum("tenant_type", model.TenantTypeT1, model.TenantTypeT2),
+			DomainPrefix:   q.str("domain_prefix", 100),
+			Q:              q.str("q", 200),
+			PageSize:       q.intRange("page_size", defaultPageSize, 1, maxPageSize),
+			Page:           1,
+		}
+		// The page size is part of the fingerprint: a Crayon page number
+		// means nothing with another page size.
+		fingerprint := fmt.Sprintf("tenants|%d|%d|%s|%s|%s|%d", tq.OrganizationID, tq.PublisherID, tq.Type, tq.DomainPrefix, tq.Q, tq.PageSize)
+		if tok := q.values.Get("page_token"); tok != "" {
+			pos, err := tokens.Decode(tok, fingerprint)
+			if err != nil || pos.Page < 1 {
+				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
+			} else {
+				tq.Page = pos.Page
+			}
+		}
+		if err := q.err(); err != nil {
+			return err
+		}
+		page, err := svc.List(r.Context(), tq)
+		if err != nil {
+			return err
+		}
+		resp := response{Items: page.Items, Sources: page.Sources, Complete: page.Complete}
+		if resp.Items == nil {
+			resp.Items = []model.Tenant{}
+		}
+		if len(page.Items) > 0 && int64(tq.Page)*int64(tq.PageSize) < page.Total {
+			resp.NextPageToken = tokens.Encode(pagetoken.Position{Page: tq.Page + 1, Query: fingerprint})
+		}
+		return respond(w, http.StatusOK, resp)
+	})
+}
+
+// handleGetTenant serves GET /v1/tenants/{id} (operationId getTenant).
+func handleGetTenant(svc *aggregate.Tenants) http.Handler {
+	type response struct {
+		model.Tenant
+		Sources  []aggregate.Source `json:"sources"`
+		Complete bool               `json:"complete"`
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := tenantID(r)
+		if err != nil {
+			return err
+		}
+		t, sources, complete, err := svc.Get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		return respond(w, http.StatusOK, response{Tenant: t, Sources: sources, Complete: complete})
+	})
+}
+
+// handleListAgreements serves GET /v1/tenants/{id}/agreements
+// (operationId listAgreements): the tenant's consents; none means the
+// customer has not consented.
+func handleListAgreements(store AgreementStore) http.Handler {
+	type response struct {
+		Items    []model.Agreement  `json:"items"`
+		Sources  []aggregate.Source `json:"sources"`
+		Complete bool               `json:"complete"`
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := tenantID(r)
+		if err != nil {
+			return err
+		}
+		if err := newQuery(r).err(); err != nil {
+			return err
+		}
+		items, src, err := aggregate.One(r.Context(), model.VendorCrayon, func(ctx context.Context) ([]model.Agreement, error) {
+			return store.Agreements(ctx, id)
+		})
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []model.Agreement{}
+		}
+		return respond(w, http.StatusOK, response{Items: items, Sources: []aggregate.Source{src}, Complete: true})
+	})
+}
+
+// agreementRequest is the body of POST /v1/tenants/{id}/agreements. Strings
+// (not time.Time) so every mistake gets its own field error.
+type agreementRequest struct {
+	AgreementType string  `json:"agreement_type"`
+	FirstName     string  `json:"first_name"`
+	LastName      string  `json:"last_name"`
+	Email         string  `json:"email"`
+	PhoneNumber   *string `json:"phone_number"`
+	AgreedAt      string  `json:"agreed_at"`
+}
+
+// clockSkew tolerates callers whose clocks run slightly ahead.
+const clockSkew = 5 * time.Minute
+
+func (a agreementRequest) validate(now time.Time) (model.Agreement, error) {
+	var errs []problem.FieldError
+	fail := func(field, msg string) {
+		errs = append(errs, problem.FieldError{Location: "body." + field, Message: msg})
+	}
+	switch a.AgreementType {
+	case model.AgreementMicrosoftCustomer, model.AgreementMicrosoftCloud:
+	case "":
+		fail("agreement_type", "is required")
+	default:
+		fail("agreement_type", "must be one of "+model.AgreementMicrosoftCustomer+", "+model.AgreementMicrosoftCloud)
+	}
+	text := func(field, v string, maxLen int) {
+		switch {
+		case strings.TrimSpace(v) == "":
+			fail(field, "is required")
+		case utf8.RuneCountInString(v) > maxLen:
+			fail(field, fmt.Sprintf("must be at most %d characters", maxLen))
+		case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			fail(field, "must not contain control characters")
+		}
+	}
+	text("first_name", a.FirstName, 100)
+	text("last_name", a.LastName, 100)
+	if strings.TrimSpace(a.Email) == "" {
+		fail("email", "is required")
+	} else if !plainEmail(a.Email) {
+		fail("email", "must be one plain e-mail address such as name@example.com")
+	}
+	phone := ""
+	if a.PhoneNumber != nil {
+		phone = *a.PhoneNumber
+		if len(phone) > 40 || strings.TrimSpace(phone) == "" || strings.ContainsFunc(phone, func(r rune) bool {
+			return !strings.ContainsRune("0123456789+-() .", r)
+		}) {
+			fail("phone_number", "must be a phone number of digits, spaces, +, -, ( and ), at most 40 characters")
+		}
+	}
+	var at time.Time
+	if a.AgreedAt == "" {
+		fail("agreed_at", "is required")
+	} else if t, err := time.Parse(time.RFC3339, a.AgreedAt); err != nil {
+		fail("agreed_at", "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
+	} else if t.After(now.Add(clockSkew)) {
+		fail("agreed_at", "must not be in the future")
+	} else {
+		at = t.UTC()
+	}
+	if len(errs) > 0 {
+		return model.Agreement{}, problem.BadRequest("the agreement is not valid", errs...)
+	}
+	return model.Agreement{Type: a.AgreementType, FirstName: strings.TrimSpace(a.FirstName), LastName: strings.TrimSpace(a.LastName),
+		Email: strings.TrimSpace(a.Email), PhoneNumber: strings.TrimSpace(phone), AgreedAt: at}, nil
+}
+
+// plainEmail accepts one bare address, no display name or angle brackets.
+func plainEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == strings.TrimSpace(s) && len(s) <= 254
+}
+
+// handleAddAgreement serves POST /v1/tenants/{id}/agreements
+// (operationId addAgreement): record a consent at Crayon.
+func handleAddAgreement(store AgreementStore, w writeLog) http.Handler {
+	type response struct {
+		model.Agreement
+		Sources  []aggregate.Source `json:"sources"`
+		Complete bool               `json:"complete"`
+	}
+	return handle(func(rw http.ResponseWriter, r *http.Request) error {
+		id, idErr := tenantID(r)
+		var req agreementRequest
+		if err := decodeJSON(rw, r, &req); err != nil {
+			return err
+		}
+		a, err := req.validate(time.Now())
+		// Every input mistake is reported at once, path, query and body.
+		if err := joinBadRequests(idErr, newQuery(r).err(), err); err != nil {
+			return err
+		}
+		got, src, err := aggregate.One(r.Context(), model.VendorCrayon, func(ctx context.Context) (model.Agreement, error) {
+			return store.AddAgreement(ctx, id, a)
+		})
+		w.log(r, "add_agreement", src, err, "tenant_id", id, "agreement_type", a.Type)
+		if err != nil {
+			return err
+		}
+		return respond(rw, http.StatusCreated, response{Agreement: got, Sources: []aggregate.Source{src}, Complete: true})
+	})
+}
+
+// tenantID reads path.id: Crayon ids are positive integers.
+func tenantID(r *http.Request) (string, error) {
+	raw := chi.URLParam(r, "id")
+	n, err := strconv.Atoi(raw)
+	if err != nil || n <= 0 || strconv.Itoa(n) != raw {
+		return "", problem.BadRequest("the tenant id is not valid",
+			problem.FieldError{Location: "path.id", Message: "must be a positive integer"})
+	}
+	return raw, nil
+}
