@@ -137,16 +137,23 @@ func TestAgreementIdempotency(t *testing.T) {
 	t.Run("concurrent duplicate is 409", func(t *testing.T) {
 		sims.Crayon.Faults.Set(simfault.Fault{LatencyMS: 800})
 		defer sims.Crayon.Faults.Clear()
-		var wg sync.WaitGroup
 		statuses := make([]int, 2)
-		for i := range statuses {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(time.Duration(i) * 250 * time.Millisecond)
-				statuses[i] = c.do("POST", path, validAgreement, "Idempotency-Key", "k-2").Status
-			}()
+		before := sims.Crayon.Faults.TotalCalls()
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[0] = c.do("POST", path, validAgreement, "Idempotency-Key", "k-2").Status
+		}()
+		// Once Crayon sees the first request, its key is taken: the
+		// idempotency check runs before the handler calls the vendor.
+		for deadline := time.Now().Add(5 * time.Second); sims.Crayon.Faults.TotalCalls() == before; {
+			if time.Now().After(deadline) {
+				t.Fatal("the first request never reached Crayon")
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
+		statuses[1] = c.do("POST", path, validAgreement, "Idempotency-Key", "k-2").Status
 		wg.Wait()
 		if statuses[0] != 201 || statuses[1] != 409 {
 			t.Fatalf("statuses %v, want [201 409]", statuses)

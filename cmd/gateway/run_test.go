@@ -108,10 +108,25 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses <- do(t, "GET", gw.URL+"/v1/customers", token, nil).Status
+			req, _ := http.NewRequest("GET", gw.URL+"/v1/customers", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // the requests are now waiting on Crayon
+	// Wait until all three are inside the gateway, waiting on Crayon: one
+	// token request plus three first-page requests.
+	for deadline := time.Now().Add(10 * time.Second); sims.Crayon.Faults.TotalCalls() < 4; {
+		if time.Now().After(deadline) {
+			t.Fatal("requests never reached Crayon")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if err := gw.stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
