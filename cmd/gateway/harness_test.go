@@ -228,19 +228,22 @@ func do(t *testing.T, method, url, token string, body io.Reader, headers ...stri
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
+// customerItem mirrors one customer of the public list answer.
+type customerItem struct {
+	ID                string `json:"id"`
+	Name              string `json:"name"`
+	MicrosoftTenantID string `json:"microsoft_tenant_id"`
+	Domain            string `json:"domain"`
+	References        []struct {
+		Vendor string `json:"vendor"`
+		ID     string `json:"id"`
+	} `json:"references"`
+}
+
 // customerList mirrors the public list answer.
 type customerList struct {
-	Items []struct {
-		ID                string `json:"id"`
-		Name              string `json:"name"`
-		MicrosoftTenantID string `json:"microsoft_tenant_id"`
-		Domain            string `json:"domain"`
-		References        []struct {
-			Vendor string `json:"vendor"`
-			ID     string `json:"id"`
-		} `json:"references"`
-	} `json:"items"`
-	NextPageToken string `json:"next_page_token"`
+	Items         []customerItem `json:"items"`
+	NextPageToken string         `json:"next_page_token"`
 	Sources       []struct {
 		Vendor     string `json:"vendor"`
 		Status     string `json:"status"`

@@ -340,9 +340,7 @@ rules:
 	for _, r := range errorRules {
 		for _, m := range msgs {
 			for _, name := range []string{user, company} {
-				if name != "" {
-					m = strings.ReplaceAll(m, name, "")
-				}
+				m = blankWord(m, name)
 			}
 			m = strings.ToLower(m)
 			for _, p := range r.phrases {
@@ -370,4 +368,30 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// blankWord removes name from s where it stands as a word of its own, so a
+// short name such as "A" cannot cut letters out of the vendor's own words.
+func blankWord(s, name string) string {
+	if name == "" {
+		return s
+	}
+	isWordByte := func(b byte) bool {
+		return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, name)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(name)
+		whole := (i == 0 || !isWordByte(s[i-1])) && (end == len(s) || !isWordByte(s[end]))
+		b.WriteString(s[:i])
+		if !whole {
+			b.WriteString(name)
+		}
+		s = s[end:]
+	}
 }

@@ -332,3 +332,15 @@ func TestEmptyValueArray(t *testing.T) {
 		t.Errorf("licenseDetails with empty value = %+v, %v", d, err)
 	}
 }
+
+func TestShortNamesDoNotSteerClassification(t *testing.T) {
+	c := &Client{}
+	e := c.vendorError([]string{"Invalid partnerAppKey or partnerAppToken"}, "A", "b")
+	if e.Code != "invalid_credentials" {
+		t.Fatalf("code = %q, want invalid_credentials", e.Code)
+	}
+	e = c.vendorError([]string{"User already registered: quota"}, "Contoso AB", "quota")
+	if e.Code != "already_registered" {
+		t.Fatalf("code = %q, want already_registered", e.Code)
+	}
+}
