@@ -28,16 +28,15 @@ type FieldError struct {
 // Problem is an error meant for the caller. Err is the private cause: it is
 // logged, never sent.
 type Problem struct {
-	Status   int               `json:"status"`
-	Type     string            `json:"type"`
-	Title    string            `json:"title"`
-	Detail   string            `json:"detail,omitempty"`
-	Instance string            `json:"instance,omitempty"`
-	Errors   []FieldError      `json:"errors,omitempty"`
-	Sources  any               `json:"sources,omitempty"`
-	Header   http.Header       `json:"-"`
-	Err      error             `json:"-"`
-	Extra    map[string]string `json:"-"`
+	Status   int          `json:"status"`
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []FieldError `json:"errors,omitempty"`
+	Sources  any          `json:"sources,omitempty"`
+	Header   http.Header  `json:"-"`
+	Err      error        `json:"-"`
 }
 
 func (p *Problem) Error() string {
