@@ -1,0 +1,175 @@
+// Package store keeps what must survive a restart and be shared by every
+// replica: sync-job records, idempotency keys with their stored answers,
+// and the audit trail of writes. It never holds vendor data: the read
+// endpoints stay stateless.
+//
+// Two engines implement Store: an embedded single-file database (the
+// default, package store/sqlite) and PostgreSQL (package store/postgres,
+// selected by GATEWAY_DATABASE_URL=postgres://...). Both run the same
+// versioned migrations at start-up and pass the same test suite
+// (store/storetest).
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+)
+
+var (
+	// ErrNotFound: no record with that id.
+	ErrNotFound = errors.New("store: not found")
+	// ErrSyncRunning: an active (pending or running) sync job of the same
+	// kind exists for the company. Enforced by the database, so it holds
+	// across replicas.
+	ErrSyncRunning = errors.New("store: a sync of this kind is already active for this company")
+	// ErrKeyInFlight: the first request with this idempotency key has not
+	// finished yet (and its lease has not run out).
+	ErrKeyInFlight = errors.New("store: a request with this idempotency key is still in progress")
+	// ErrKeyMismatch: the key was used before for a different request.
+	ErrKeyMismatch = errors.New("store: the idempotency key was used for a different request")
+)
+
+// Sync job kinds and states.
+const (
+	KindGDAPCustomers = "gdap-customers"
+	KindAxemaUsers    = "axema-users"
+
+	StatePending   = "pending"   // recorded, vendor not yet confirmed
+	StateRunning   = "running"   // the vendor is working on it
+	StateSucceeded = "succeeded" // the vendor reported success
+	StateFailed    = "failed"    // the vendor reported failure, or refused the start
+	StateAccepted  = "accepted"  // the vendor took it and never reports back (GDAP)
+)
+
+// Active reports whether a job in this state blocks another sync of the
+// same kind for the same company.
+func Active(state string) bool { return state == StatePending || state == StateRunning }
+
+// SyncJob is the gateway's record of one sync job.
+type SyncJob struct {
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	CompanyID   string     `json:"company_id"`
+	State       string     `json:"state"`
+	VendorJobID string     `json:"vendor_job_id,omitempty"`
+	NotifyEmail string     `json:"notify_email,omitempty"`
+	RequestedBy string     `json:"requested_by"`
+	ClientID    string     `json:"client_id,omitempty"`
+	UsersFound  *int       `json:"users_found,omitempty"`
+	Created     *int       `json:"users_created,omitempty"`
+	Updated     *int       `json:"users_updated,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	// Seq orders jobs (newest first) and is the paging cursor.
+	Seq int64 `json:"-"`
+}
+
+// SyncJobFilter selects jobs; zero fields match everything. Jobs come
+// newest first; BeforeSeq > 0 continues a listing after the job with that
+// Seq. Limit is capped by the caller (1..1000).
+type SyncJobFilter struct {
+	Kind      string
+	CompanyID string
+	State     string
+	BeforeSeq int64
+	Limit     int
+}
+
+// StoredResponse is a remembered write answer.
+type StoredResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// AuditEvent records one write. It is appended before the vendor is called
+// (Outcome "pending") and finished afterwards, so no vendor write ever
+// happens without its record.
+type AuditEvent struct {
+	ID        string          `json:"id"`
+	Time      time.Time       `json:"time"`
+	RequestID string          `json:"request_id"`
+	Subject   string          `json:"subject"`
+	ClientID  string          `json:"client_id,omitempty"`
+	Operation string          `json:"operation"` // e.g. "licenses.register"
+	Target    string          `json:"target,omitempty"`
+	Input     json.RawMessage `json:"input,omitempty"` // normalized, no secrets
+	Outcome   string          `json:"outcome"`         // pending | succeeded | failed | unknown
+	Status    int             `json:"status,omitempty"`
+	Detail    string          `json:"detail,omitempty"`
+	// Seq orders events (oldest first) and is the paging cursor.
+	Seq int64 `json:"-"`
+}
+
+// Audit outcomes.
+const (
+	OutcomePending   = "pending"
+	OutcomeSucceeded = "succeeded"
+	OutcomeFailed    = "failed"
+	OutcomeUnknown   = "unknown" // the vendor may or may not have acted (timeout)
+)
+
+// AuditFilter selects events; zero fields match everything. From is
+// inclusive, To exclusive. Events come oldest first; AfterSeq > 0
+// continues a listing.
+type AuditFilter struct {
+	From, To  time.Time
+	Subject   string
+	Operation string
+	AfterSeq  int64
+	Limit     int
+}
+
+// Store is everything the gateway persists. Every method honours ctx; a
+// database that is down or slow returns an error that is none of the
+// sentinels above, and callers answer 503 without calling the vendor.
+type Store interface {
+	// CreateSyncJob inserts j (ID, Kind, CompanyID, State, RequestedBy,
+	// CreatedAt set by the caller). ErrSyncRunning when Active(j.State) and
+	// an active job of the same kind exists for the company.
+	CreateSyncJob(ctx context.Context, j SyncJob) (SyncJob, error)
+	// UpdateSyncJob replaces the mutable fields (State, VendorJobID,
+	// counters, LastError, UpdatedAt, FinishedAt) of the job with j.ID.
+	UpdateSyncJob(ctx context.Context, j SyncJob) error
+	SyncJob(ctx context.Context, id string) (SyncJob, error)
+	ListSyncJobs(ctx context.Context, f SyncJobFilter) ([]SyncJob, error)
+
+	// BeginIdempotent claims (scope, key) for a request fingerprint. It
+	// returns the stored answer when the same request already finished
+	// (replay), ErrKeyMismatch / ErrKeyInFlight, or (nil, nil) when the
+	// caller now owns the key and must call FinishIdempotent or
+	// ReleaseIdempotent. A claim older than the lease, or an answer older
+	// than the retention, counts as absent. Exactly one of several
+	// concurrent callers (on any replica) gets (nil, nil).
+	BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*StoredResponse, error)
+	FinishIdempotent(ctx context.Context, scope, key string, r StoredResponse) error
+	ReleaseIdempotent(ctx context.Context, scope, key string) error
+
+	// AppendAudit records a new event; FinishAudit sets its outcome,
+	// status and detail.
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	FinishAudit(ctx context.Context, id, outcome string, status int, detail string) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	// Purge deletes idempotency records past their retention.
+	Purge(ctx context.Context) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Options tune both engines.
+type Options struct {
+	// IdempotencyRetention is how long a finished answer is replayed
+	// (default 24h).
+	IdempotencyRetention time.Duration
+	// IdempotencyLease is how long an unfinished claim blocks the key
+	// before it counts as abandoned (default 1m; longer than any request).
+	IdempotencyLease time.Duration
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
