@@ -104,6 +104,8 @@ func httpURL(s string) (*url.URL, error) {
 type CustomerQuery struct {
 	Search     string
 	Skip, Take int
+	// CustomerID narrows the query to one customer (a GUID); see Customer.
+	CustomerID string
 }
 
 // ListCustomers returns one page of the default company's customers and the
@@ -151,6 +153,44 @@ func (c *Client) AllCustomers(ctx context.Context, search string) ([]model.Booki
 		Err: fmt.Errorf("%w: customer paging did not end after %d pages", upstream.ErrMalformed, maxPages)}
 }
 
+// Customer looks one customer of the default company up by id with the
+// query's CustomerId filter. That filter is known only from a third-party
+// client (CONTRACTS.md §2.4), so a server ignoring it is tolerated: the
+// answer is searched for the id, and when it holds only other customers the
+// whole list is paged through. An unknown or malformed id is ErrNotFound.
+func (c *Client) Customer(ctx context.Context, id string) (model.BookingCustomer, error) {
+	notFound := &upstream.Error{Vendor: c.up.Vendor(), Op: "list_customers", Status: http.StatusNotFound,
+		Message: "no such customer", Err: upstream.ErrNotFound}
+	if !guidRE.MatchString(id) {
+		return model.BookingCustomer{}, notFound
+	}
+	find := func(items []model.BookingCustomer) (model.BookingCustomer, bool) {
+		i := slices.IndexFunc(items, func(b model.BookingCustomer) bool { return strings.EqualFold(b.ID, id) })
+		if i < 0 {
+			return model.BookingCustomer{}, false
+		}
+		return items[i], true
+	}
+	p, err := c.customerPage(ctx, CustomerQuery{CustomerID: id})
+	if err != nil {
+		return model.BookingCustomer{}, err
+	}
+	if b, ok := find(p.items); ok {
+		return b, nil
+	}
+	if len(p.items) == 0 {
+		return model.BookingCustomer{}, notFound
+	}
+	all, err := c.AllCustomers(ctx, "")
+	if err != nil {
+		return model.BookingCustomer{}, err
+	}
+	if b, ok := find(all); ok {
+		return b, nil
+	}
+	return model.BookingCustomer{}, notFound
+}
+
 type customerPage struct {
 	Offset  int
 	Total   *int
@@ -166,6 +206,9 @@ func (c *Client) customerPage(ctx context.Context, q CustomerQuery) (customerPag
 	}
 	if q.Search != "" {
 		v.Set("Search", q.Search)
+	}
+	if q.CustomerID != "" {
+		v.Set("CustomerId", q.CustomerID)
 	}
 	if q.Skip > 0 {
 		v.Set("Skip", fmt.Sprint(q.Skip))

@@ -339,7 +339,8 @@ type customerJSON struct {
 }
 
 // listCustomers is the AutoQuery customer query: Search over name and
-// e-mail, optional Visible, Skip/Take paging with a capped Take.
+// e-mail, optional Visible and CustomerId (CONTRACTS.md §2.4), Skip/Take
+// paging with a capped Take.
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, _ string) {
 	q := r.URL.Query()
 	skip, err1 := intParam(q, "Skip")
@@ -351,6 +352,11 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, _ string)
 			err1 = err
 		}
 		visible = &b
+	}
+	// A Guid? that does not parse fails request binding, as ServiceStack does.
+	customerID := strings.ToLower(param(q, "CustomerId"))
+	if customerID != "" && !guidRE.MatchString(customerID) {
+		err1 = fmt.Errorf("CustomerId %q is not a Guid", customerID)
 	}
 	if err1 != nil || err2 != nil {
 		writeStatus(w, http.StatusBadRequest, "RequestBindingException", "Unable to bind to request 'CustomerQuery'")
@@ -365,7 +371,8 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, _ string)
 	var match []customerJSON
 	for _, c := range s.customers {
 		hay := strings.ToLower(c.Firstname + " " + c.Lastname + " " + c.Email)
-		if (search == "" || strings.Contains(hay, search)) && (visible == nil || *visible == c.Visible) {
+		if (search == "" || strings.Contains(hay, search)) && (visible == nil || *visible == c.Visible) &&
+			(customerID == "" || strings.EqualFold(c.ID, customerID)) {
 			match = append(match, c)
 		}
 	}
