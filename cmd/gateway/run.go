@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Metrics:        httpMetrics,
 		Gatherer:       reg,
 		Customers:      vendors.customers(),
+		CustomerViews:  vendors.customerViews(),
 		Tenants:        vendors.tenants(),
 		Agreements:     vendors.crayon,
 		Licenses:       licenseManager{vendors.dbsync},
@@ -278,4 +279,23 @@ func (l licenseManager) List(ctx context.Context, company string) ([]model.Licen
 		q = &handlers.LicenseQuota{AnnualQuota: d.Quota.AnnualQuota, Used: d.Quota.Used, Active: d.Quota.Active}
 	}
 	return d.Users, q, nil
+}
+
+// customerViews wires the customer 360 view: GDAP's customers, Crayon's
+// tenants and consents, DBSync's licensed users and BokaMera's customers.
+func (v *vendors) customerViews() *aggregate.CustomerViews {
+	return aggregate.NewCustomerViews(aggregate.CustomerViewBackend{
+		GDAPCustomers: v.gdap.ListCustomers,
+		CrayonTenants: func(ctx context.Context) ([]model.Tenant, error) {
+			return v.crayon.AllTenants(ctx, crayon.TenantFilter{})
+		},
+		CrayonTenant: v.crayon.Tenant,
+		Agreements:   v.crayon.Agreements,
+		Licenses: func(ctx context.Context, company string) ([]model.License, error) {
+			d, err := v.dbsync.LicenseDetails(ctx, company)
+			return d.Users, err
+		},
+		BookingCustomer: v.bokamera.Customer,
+		SearchBookings:  v.bokamera.AllCustomers,
+	})
 }

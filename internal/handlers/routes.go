@@ -29,6 +29,7 @@ func addRoutes(r chi.Router, d Deps) {
 		audit := writeLog{d.Log}
 
 		can(config.PermReadCustomers).Method("GET", "/v1/customers", handleListCustomers(d.Customers, d.PageTokens))
+		can(config.PermReadCustomers).Method("GET", "/v1/customers/{id}", handleGetCustomer(d.CustomerViews))
 
 		can(config.PermReadTenants).Method("GET", "/v1/tenants", handleListTenants(d.Tenants, d.PageTokens))
 		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}", handleGetTenant(d.Tenants))

@@ -39,6 +39,9 @@ type Deps struct {
 	RequestTimeout time.Duration
 	// Ready reports whether the gateway can serve (false while draining).
 	Ready func() bool
+
+	// CustomerViews serves the customer 360 view.
+	CustomerViews *aggregate.CustomerViews
 }
 
 // NewServer builds the router with the whole middleware stack.
