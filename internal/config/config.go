@@ -132,12 +132,13 @@ const (
 	PermWriteAgreements = "agreements:write"
 	PermManageLicenses  = "licenses:manage"
 	PermRunSyncs        = "syncs:run"
+	PermReadSyncs       = "syncs:read"
 	PermReadAudit       = "audit:read"
 )
 
 // DefaultPermissions: reader reads, operator also writes, admin does all.
 func DefaultPermissions() map[string][]string {
-	read := []string{PermReadCustomers, PermReadTenants, PermReadLicenses}
+	read := []string{PermReadCustomers, PermReadTenants, PermReadLicenses, PermReadSyncs}
 	op := append(append([]string{}, read...), PermWriteAgreements, PermManageLicenses, PermRunSyncs)
 	return map[string][]string{
 		"reader":   read,
