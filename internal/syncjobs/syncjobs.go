@@ -297,6 +297,7 @@ func startFailure(err error) string {
 
 // create records j; when an active job blocks it, that job is either
 // interrupted (then given up and the record retried once) or the conflict.
+// No vendor is called here.
 func (s *Service) create(ctx context.Context, j store.SyncJob) (store.SyncJob, error) {
 	for attempt := 0; ; attempt++ {
 		created, err := s.cfg.Store.CreateSyncJob(ctx, j)
@@ -310,11 +311,15 @@ func (s *Service) create(ctx context.Context, j store.SyncJob) (store.SyncJob, e
 		if ferr != nil {
 			return j, fmt.Errorf("%w: reading the active job: %w", ErrStore, ferr)
 		}
-		if attempt > 0 || !ok || !s.interrupted(active) {
+		// Retry once when the blocker was interrupted (give it up first) or
+		// finished in the meantime.
+		if attempt > 0 || (ok && !s.interrupted(active)) {
 			return j, &ConflictError{Active: active}
 		}
-		if err := s.giveUp(ctx, &active); err != nil {
-			return j, err
+		if ok {
+			if err := s.giveUp(ctx, &active); err != nil {
+				return j, err
+			}
 		}
 	}
 }
