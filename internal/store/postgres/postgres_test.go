@@ -140,3 +140,15 @@ func TestOpenHidesPassword(t *testing.T) {
 		t.Fatalf("Redact = %q", got)
 	}
 }
+
+// go test -run '^$' -bench . ./internal/store/postgres
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		s, err := Open(b.Context(), pgtest.NewDatabase(b), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

@@ -187,3 +187,15 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 		t.Fatal("rewriting an audit event succeeded")
 	}
 }
+
+// go test -run '^$' -bench . ./internal/store/sqlite
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		s, err := Open(b.Context(), filepath.Join(b.TempDir(), "gateway.db"), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
