@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +27,9 @@ import (
 	"github.com/partnerhub/gateway/internal/middleware"
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
+	"github.com/partnerhub/gateway/internal/store"
+	"github.com/partnerhub/gateway/internal/store/sqlite"
+	"github.com/partnerhub/gateway/internal/syncjobs"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera"
 	"github.com/partnerhub/gateway/internal/upstream/crayon"
@@ -88,6 +93,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	// TODO(lead): replace this throw-away database with openStore(ctx, cfg)
+	// (cmd/gateway/store.go) once it lands; until then sync jobs do not
+	// survive a restart.
+	storeDir, err := os.MkdirTemp("", "gateway-store-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(storeDir)
+	jobStore, err := sqlite.Open(ctx, filepath.Join(storeDir, "gateway.db"), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer jobStore.Close()
+	syncJobs, err := syncjobs.New(syncjobs.Config{
+		Store: jobStore, GDAP: vendors.gdap, BokaMera: vendors.bokamera, Log: log,
+		PartnerID: cfg.GDAP.PartnerID, BokaMeraCompanyID: cfg.BokaMera.CompanyID,
+		// Longer than any request, so only a start that truly died is given up.
+		StartTimeout: max(2*time.Minute, 4*cfg.RequestTimeout),
+	})
+	if err != nil {
+		return err
+	}
+
 	var draining atomic.Bool
 	handler := handlers.NewServer(handlers.Deps{
 		Log:            log,
@@ -100,6 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Agreements:     vendors.crayon,
 		Licenses:       licenseManager{vendors.dbsync},
 		Roles:          vendors.gdap.AvailableRoles,
+		SyncJobs:       syncJobs,
 		Idempotency:    idempotency.New(24*time.Hour, 100_000),
 		PageTokens:     pagetoken.New([]byte(cfg.PageTokenKey.Reveal())),
 		RequestTimeout: cfg.RequestTimeout,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,10 @@ type Config struct {
 	BokaMera BokaMera
 	Crayon   Crayon
 	DBSync   DBSync
+
+	// Database is where sync jobs, idempotency keys and the audit trail
+	// are kept.
+	Database Database
 }
 
 // LogValue is what start-up logs: no credentials.
@@ -121,6 +126,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("bokamera", c.BokaMera.Vendor),
 		slog.Any("crayon", c.Crayon.Vendor),
 		slog.Any("dbsync", c.DBSync.Vendor),
+		slog.Any("database", c.Database),
 	)
 }
 
@@ -132,12 +138,13 @@ const (
 	PermWriteAgreements = "agreements:write"
 	PermManageLicenses  = "licenses:manage"
 	PermRunSyncs        = "syncs:run"
+	PermReadSyncs       = "syncs:read"
 	PermReadAudit       = "audit:read"
 )
 
 // DefaultPermissions: reader reads, operator also writes, admin does all.
 func DefaultPermissions() map[string][]string {
-	read := []string{PermReadCustomers, PermReadTenants, PermReadLicenses}
+	read := []string{PermReadCustomers, PermReadTenants, PermReadLicenses, PermReadSyncs}
 	op := append(append([]string{}, read...), PermWriteAgreements, PermManageLicenses, PermRunSyncs)
 	return map[string][]string{
 		"reader":   read,
@@ -200,6 +207,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.GDAP.TokenURL != "" {
 		l.checkURL("GATEWAY_GDAP_TOKEN_URL", c.GDAP.TokenURL)
 	}
+	c.Database = l.database()
 	if c.RequestTimeout < 100*time.Millisecond {
 		l.fail("GATEWAY_REQUEST_TIMEOUT must be at least 100ms")
 	}
@@ -365,4 +373,122 @@ func (l *loader) breaker() upstream.BreakerConfig {
 		}
 	}
 	return b
+}
+
+// Store engines a database URL selects.
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+// DefaultDatabasePath is the embedded database used when
+// GATEWAY_DATABASE_URL is unset: a file in the working directory.
+const DefaultDatabasePath = "gateway.db"
+
+// Database selects the store engine.
+type Database struct {
+	// URL is GATEWAY_DATABASE_URL: postgres:// or postgresql:// for
+	// PostgreSQL; sqlite:PATH or a plain file path for the embedded
+	// engine. A Secret, because it may carry a password.
+	URL Secret
+	// IdempotencyRetention is how long a write's answer is replayed for
+	// a retry with the same Idempotency-Key.
+	IdempotencyRetention time.Duration
+}
+
+// Engine and Target split URL; the URL was validated by Load.
+func (d Database) Engine() string { e, _, _ := ParseDatabaseURL(d.URL.Reveal()); return e }
+
+// Target is the file path (embedded) or the connection URL (PostgreSQL).
+func (d Database) Target() string { _, t, _ := ParseDatabaseURL(d.URL.Reveal()); return t }
+
+// LogValue shows the engine and the URL without its password.
+func (d Database) LogValue() slog.Value {
+	engine, target, err := ParseDatabaseURL(d.URL.Reveal())
+	if err != nil {
+		return slog.StringValue("invalid")
+	}
+	if engine == EnginePostgres {
+		target = RedactURL(target)
+	}
+	return slog.GroupValue(slog.String("engine", engine), slog.String("target", target),
+		slog.Duration("idempotency_retention", d.IdempotencyRetention))
+}
+
+// RedactURL hides the password of a connection URL, in its user part or
+// its query.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// ParseDatabaseURL tells the engine a database URL selects and what to
+// open: a file path for the embedded engine, the URL itself for
+// PostgreSQL. Errors never quote the URL, which may hold a password.
+func ParseDatabaseURL(raw string) (engine, target string, err error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return EngineSQLite, DefaultDatabasePath, nil
+	}
+	scheme, rest, hasScheme := strings.Cut(raw, ":")
+	switch {
+	case hasScheme && (scheme == "postgres" || scheme == "postgresql"):
+		u, err := url.Parse(raw)
+		if err != nil || !strings.HasPrefix(rest, "//") {
+			return "", "", errors.New("is not a valid postgres://user:password@host:port/database URL")
+		}
+		if strings.TrimPrefix(u.Path, "/") == "" {
+			return "", "", errors.New("names no database (postgres://user:password@host:port/DATABASE)")
+		}
+		return EnginePostgres, raw, nil
+	case hasScheme && scheme == "sqlite":
+		// sqlite:relative/path, sqlite:/abs/path or sqlite:///abs/path
+		path := rest
+		if strings.HasPrefix(path, "//") {
+			path = strings.TrimPrefix(path, "//")
+			if !strings.HasPrefix(path, "/") {
+				return "", "", errors.New("sqlite:// must be followed by an absolute path (sqlite:///var/lib/gateway.db)")
+			}
+		}
+		if path == "" {
+			return "", "", errors.New("sqlite: needs a file path (sqlite:gateway.db)")
+		}
+		return EngineSQLite, path, nil
+	case strings.Contains(raw, "://"):
+		return "", "", fmt.Errorf("has the unsupported scheme %q (use postgres://, sqlite: or a file path)", scheme)
+	}
+	return EngineSQLite, raw, nil
+}
+
+// DevDatabaseURL is the embedded database -dev uses: a file in the user's
+// cache directory, so a restarted dev gateway keeps its data.
+func DevDatabaseURL() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory for the dev database: %w", err)
+	}
+	return "sqlite:" + filepath.Join(dir, "partnerhub-gateway", DefaultDatabasePath), nil
+}
+
+// database reads GATEWAY_DATABASE_URL and GATEWAY_IDEMPOTENCY_RETENTION.
+func (l *loader) database() Database {
+	d := Database{
+		URL:                  Secret(l.str("GATEWAY_DATABASE_URL", "sqlite:"+DefaultDatabasePath)),
+		IdempotencyRetention: l.duration("GATEWAY_IDEMPOTENCY_RETENTION", 24*time.Hour),
+	}
+	if _, _, err := ParseDatabaseURL(d.URL.Reveal()); err != nil {
+		l.fail("GATEWAY_DATABASE_URL %v", err)
+	}
+	// A retry must find the answer longer than a request can take.
+	if d.IdempotencyRetention < time.Minute {
+		l.fail("GATEWAY_IDEMPOTENCY_RETENTION must be at least 1m, got %s", d.IdempotencyRetention)
+	}
+	return d
 }

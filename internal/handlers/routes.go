@@ -41,5 +41,9 @@ func addRoutes(r chi.Router, d Deps) {
 		write(config.PermManageLicenses).Method("POST", "/v1/licenses", handleRegisterLicense(d.Licenses, audit))
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{company}/{user}", handleCheckLicense(d.Licenses))
 		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{company}/{user}", handleUnregisterLicense(d.Licenses, audit))
+
+		write(config.PermRunSyncs).Method("POST", "/v1/sync-jobs", handleStartSyncJob(d.SyncJobs, audit))
+		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs", handleListSyncJobs(d.SyncJobs, d.PageTokens))
+		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs/{id}", handleGetSyncJob(d.SyncJobs))
 	})
 }

@@ -32,6 +32,8 @@ type Deps struct {
 	Agreements AgreementStore
 	Licenses   LicenseManager
 	Roles      func(context.Context) ([]model.Role, error)
+	// SyncJobs starts GDAP and Axema syncs and reports their state.
+	SyncJobs SyncJobs
 	// Idempotency remembers write answers by Idempotency-Key; nil turns
 	// the header off.
 	Idempotency    *idempotency.Store

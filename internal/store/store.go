@@ -173,3 +173,24 @@ type Options struct {
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
+
+// Defaults for Options.
+const (
+	DefaultIdempotencyRetention = 24 * time.Hour
+	DefaultIdempotencyLease     = time.Minute
+)
+
+// WithDefaults fills the zero fields of o, so engines share one reading of
+// the options.
+func (o Options) WithDefaults() Options {
+	if o.IdempotencyRetention <= 0 {
+		o.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if o.IdempotencyLease <= 0 {
+		o.IdempotencyLease = DefaultIdempotencyLease
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}

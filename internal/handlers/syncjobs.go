@@ -1,0 +1,177 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/aggregate"
+	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/pagetoken"
+	"github.com/partnerhub/gateway/internal/problem"
+	"github.com/partnerhub/gateway/internal/store"
+	"github.com/partnerhub/gateway/internal/syncjobs"
+)
+
+// SyncJobs is the sync job service, as the handlers need it.
+type SyncJobs interface {
+	Start(ctx context.Context, req syncjobs.StartRequest) (syncjobs.Result, error)
+	Get(ctx context.Context, id string) (syncjobs.Result, error)
+	List(ctx context.Context, f store.SyncJobFilter) (syncjobs.Page, error)
+}
+
+// syncJobResponse is one job with the vendor calls behind the answer.
+type syncJobResponse struct {
+	store.SyncJob
+	Sources  []aggregate.Source `json:"sources"`
+	Complete bool               `json:"complete"`
+}
+
+func syncJobPath(id string) string { return "/v1/sync-jobs/" + id }
+
+// handleStartSyncJob serves POST /v1/sync-jobs (operationId startSyncJob):
+// 202 with the recorded job and its Location.
+func handleStartSyncJob(svc SyncJobs, wl writeLog) http.Handler {
+	type request struct {
+		Kind        string `json:"kind"`
+		CompanyID   string `json:"company_id"`
+		NotifyEmail string `json:"notify_email"`
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		var req request
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+		if err := newQuery(r).err(); err != nil {
+			return err
+		}
+		p, _ := auth.FromContext(r.Context())
+		res, err := svc.Start(r.Context(), syncjobs.StartRequest{
+			Kind: req.Kind, CompanyID: req.CompanyID, NotifyEmail: req.NotifyEmail,
+			RequestedBy: p.Subject, ClientID: p.ClientID,
+		})
+		var ve *syncjobs.ValidationError
+		if errors.As(err, &ve) {
+			return syncValidation(ve)
+		}
+		// Only starts that reached the vendor are write-logged; refusals
+		// before that (conflict, store down) are in the access log.
+		if len(res.Sources) > 0 {
+			wl.log(r, "start_sync_job", res.Sources[0], err, "kind", res.Job.Kind, "company_id", res.Job.CompanyID,
+				"job_id", res.Job.ID, "state", res.Job.State, "vendor_job_id", res.Job.VendorJobID)
+		}
+		if err != nil {
+			return syncError(err, res)
+		}
+		w.Header().Set("Location", syncJobPath(res.Job.ID))
+		return respond(w, http.StatusAccepted, syncJobResponse{SyncJob: res.Job, Sources: res.Sources, Complete: res.Complete})
+	})
+}
+
+// handleGetSyncJob serves GET /v1/sync-jobs/{id} (operationId getSyncJob).
+func handleGetSyncJob(svc SyncJobs) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		id := strings.ToLower(pathParam(r, "id"))
+		var errs []error
+		if !syncjobs.ValidID(id) {
+			errs = append(errs, problem.BadRequest("the job id is not valid",
+				problem.FieldError{Location: "path.id", Message: "must be a sync job id (a UUID)"}))
+		}
+		if err := joinBadRequests(append(errs, newQuery(r).err())...); err != nil {
+			return err
+		}
+		res, err := svc.Get(r.Context(), id)
+		if err != nil {
+			return syncError(err, res)
+		}
+		return respond(w, http.StatusOK, syncJobResponse{SyncJob: res.Job, Sources: res.Sources, Complete: res.Complete})
+	})
+}
+
+// handleListSyncJobs serves GET /v1/sync-jobs (operationId listSyncJobs):
+// newest first, paged by a cursor on the job sequence.
+func handleListSyncJobs(svc SyncJobs, tokens *pagetoken.Codec) http.Handler {
+	type response struct {
+		Items         []store.SyncJob    `json:"items"`
+		NextPageToken string             `json:"next_page_token,omitempty"`
+		Sources       []aggregate.Source `json:"sources"`
+		Complete      bool               `json:"complete"`
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		q := newQuery(r, "kind", "company_id", "state", "page_size", "page_token")
+		f := store.SyncJobFilter{
+			Kind:      q.enum("kind", syncjobs.Kinds...),
+			CompanyID: strings.ToLower(strings.TrimSpace(q.str("company_id", 100))),
+			State:     q.enum("state", syncjobs.States...),
+			Limit:     q.intRange("page_size", defaultPageSize, 1, maxPageSize),
+		}
+		// The token is only good for the same filters and page size.
+		fingerprint := fmt.Sprintf("sync-jobs|%s|%s|%s|%d", f.Kind, f.CompanyID, f.State, f.Limit)
+		if tok := q.values.Get("page_token"); tok != "" {
+			// Offset carries the Seq of the last job of the previous page.
+			pos, err := tokens.Decode(tok, fingerprint)
+			if err != nil || pos.Offset < 1 {
+				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
+			} else {
+				f.BeforeSeq = int64(pos.Offset)
+			}
+		}
+		if err := q.err(); err != nil {
+			return err
+		}
+		page, err := svc.List(r.Context(), f)
+		if err != nil {
+			return syncError(err, syncjobs.Result{})
+		}
+		resp := response{Items: page.Items, Sources: page.Sources, Complete: page.Complete}
+		if page.More && len(page.Items) > 0 {
+			last := page.Items[len(page.Items)-1]
+			resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: int(last.Seq), Query: fingerprint})
+		}
+		return respond(w, http.StatusOK, resp)
+	})
+}
+
+// syncValidation reports the service's field mistakes as body.<field>.
+func syncValidation(ve *syncjobs.ValidationError) error {
+	fes := make([]problem.FieldError, len(ve.Fields))
+	for i, f := range ve.Fields {
+		fes[i] = problem.FieldError{Location: "body." + f.Field, Message: f.Message}
+	}
+	return problem.BadRequest("the sync job request is not valid", fes...)
+}
+
+// syncError maps the service's errors; vendor errors keep the vendor
+// mapping, with the recorded (failed) job named and the source attached.
+func syncError(err error, res syncjobs.Result) error {
+	var ce *syncjobs.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		detail := "a sync of this kind is already active for this company; wait for it to finish"
+		if ce.Active.ID != "" {
+			detail = fmt.Sprintf("a %s sync for this company is already %s: %s", ce.Active.Kind, ce.Active.State, syncJobPath(ce.Active.ID))
+		}
+		p := problem.New(http.StatusConflict, "sync-running", "Conflict", detail)
+		p.Err = err
+		return p
+	case errors.Is(err, syncjobs.ErrNotFound):
+		return problem.NotFound("no sync job with this id")
+	case errors.Is(err, syncjobs.ErrStore):
+		p := problem.New(http.StatusServiceUnavailable, "store-unavailable", "Service Unavailable",
+			"the job store is unavailable; nothing was sent to a vendor; retry later")
+		p.Header = http.Header{"Retry-After": {fmt.Sprint(int((5 * time.Second).Seconds()))}}
+		p.Err = err
+		return p
+	}
+	p := toProblem(err)
+	if res.Job.ID != "" {
+		p.Detail = strings.TrimSpace(p.Detail + fmt.Sprintf(" (recorded as failed: %s)", syncJobPath(res.Job.ID)))
+	}
+	if len(res.Sources) > 0 {
+		p.Sources = res.Sources
+	}
+	return p
+}

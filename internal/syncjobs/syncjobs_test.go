@@ -1,0 +1,473 @@
+package syncjobs_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/store"
+	"github.com/partnerhub/gateway/internal/syncjobs"
+	"github.com/partnerhub/gateway/internal/upstream"
+	"github.com/partnerhub/gateway/internal/upstream/bokamera"
+	"github.com/partnerhub/gateway/internal/upstream/bokamera/bokamerasim"
+	"github.com/partnerhub/gateway/internal/upstream/gdap"
+	"github.com/partnerhub/gateway/internal/upstream/gdap/gdapsim"
+	"github.com/partnerhub/gateway/internal/upstream/simfault"
+	"github.com/partnerhub/gateway/internal/upstream/simseed"
+)
+
+const (
+	syncPath  = "/codelock/axema/usersync"
+	gdapSync  = "/api/SynchronizePartnerCustomers"
+	notifyTo  = "ops@partner.example"
+	stepSize  = time.Minute
+	requester = "user-1"
+)
+
+// clock is a manual clock shared by the service and the BokaMera
+// simulator, so a job's progress is driven by the test, not by sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type env struct {
+	svc   *syncjobs.Service
+	store store.Store
+	gdap  *gdapsim.Server
+	boka  *bokamerasim.Server
+	clock *clock
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, store: newStore(t)}
+	var gdapURL, bokaURL string
+	e.gdap, gdapURL = gdapsim.NewTestServer(t, gdapsim.Options{})
+	e.boka, bokaURL = bokamerasim.NewTestServer(t, bokamerasim.Options{SyncStepDuration: stepSize, Now: e.clock.Now})
+	metrics, err := upstream.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := func(vendor string) *upstream.Client {
+		up, err := upstream.New(upstream.Config{Vendor: vendor, Timeout: 2 * time.Second}, metrics, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return up
+	}
+	gc, err := gdap.New(stack(model.VendorGDAP), gdap.Config{BaseURL: gdapURL, PartnerID: simseed.PartnerTenantID, Token: gdapsim.DefaultToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := bokamera.New(stack(model.VendorBokaMera), bokamera.Config{
+		BaseURL: bokaURL, APIKey: bokamerasim.DefaultAPIKey, TokenURL: bokamerasim.TokenURL(bokaURL),
+		Username: bokamerasim.DefaultUsername, Password: bokamerasim.DefaultPassword, CompanyID: simseed.BokaMeraCompanyID,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc, err = syncjobs.New(syncjobs.Config{
+		Store: e.store, GDAP: gc, BokaMera: bc, PartnerID: simseed.PartnerTenantID,
+		BokaMeraCompanyID: simseed.BokaMeraCompanyID, Now: e.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) bokaStarts() int { return e.boka.Faults.Calls("POST", syncPath) }
+
+func (e *env) startAxema(t *testing.T) syncjobs.Result {
+	t.Helper()
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers, RequestedBy: requester})
+	if err != nil {
+		t.Fatalf("start axema-users: %v", err)
+	}
+	return res
+}
+
+func (e *env) get(t *testing.T, id string) syncjobs.Result {
+	t.Helper()
+	res, err := e.svc.Get(t.Context(), id)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return res
+}
+
+func TestAxemaJobFollowsBokaMera(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res := e.startAxema(t)
+	j := res.Job
+	if j.State != store.StatePending || j.VendorJobID == "" || j.CompanyID != strings.ToLower(simseed.BokaMeraCompanyID) ||
+		j.RequestedBy != requester || !res.Complete || len(res.Sources) != 1 || res.Sources[0].Vendor != model.VendorBokaMera {
+		t.Fatalf("started job: %+v", res)
+	}
+	if j.UsersFound != nil || j.FinishedAt != nil {
+		t.Fatalf("a pending job has counters or an end: %+v", j)
+	}
+
+	e.clock.Add(stepSize) // BokaMera: Processing
+	got := e.get(t, j.ID)
+	if got.Job.State != store.StateRunning || !got.Complete || got.Sources[0].Status != upstream.StatusOK {
+		t.Fatalf("after one step: %+v", got)
+	}
+
+	e.clock.Add(stepSize) // BokaMera: Completed with counters
+	got = e.get(t, j.ID)
+	found := len(simseed.BookingCustomers)
+	if got.Job.State != store.StateSucceeded || got.Job.UsersFound == nil || *got.Job.UsersFound != found ||
+		got.Job.Created == nil || *got.Job.Created != 0 || got.Job.Updated == nil || *got.Job.Updated != found ||
+		got.Job.FinishedAt == nil || got.Job.LastError != "" {
+		t.Fatalf("after two steps: %+v", got.Job)
+	}
+	// The refreshed state is recorded, not just reported.
+	stored, err := e.store.SyncJob(t.Context(), j.ID)
+	if err != nil || stored.State != store.StateSucceeded || stored.UsersFound == nil {
+		t.Fatalf("stored after refresh: %+v, %v", stored, err)
+	}
+	// A finished job is not asked about again.
+	before := e.boka.Faults.TotalCalls()
+	if got := e.get(t, j.ID); got.Job.State != store.StateSucceeded || len(got.Sources) != 0 {
+		t.Fatalf("finished job: %+v", got)
+	}
+	if after := e.boka.Faults.TotalCalls(); after != before {
+		t.Fatalf("a finished job was refreshed from BokaMera (%d calls)", after-before)
+	}
+}
+
+func TestAxemaFailedJobCarriesTheVendorMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.boka.FailNextSync("Axema Vaka credentials are invalid")
+	j := e.startAxema(t).Job
+	e.clock.Add(2 * stepSize)
+	got := e.get(t, j.ID).Job
+	if got.State != store.StateFailed || got.LastError != "Axema Vaka credentials are invalid" || got.FinishedAt == nil || got.UsersFound != nil {
+		t.Fatalf("failed job: %+v", got)
+	}
+	// A failed job frees the slot: the next start reaches BokaMera.
+	if next := e.startAxema(t); next.Job.ID == j.ID || next.Job.State != store.StatePending {
+		t.Fatalf("restart after failure: %+v", next.Job)
+	}
+}
+
+func TestSecondSyncWhileOneRunsIsRefusedWithoutCallingTheVendor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first := e.startAxema(t).Job
+	e.clock.Add(stepSize) // running at BokaMera, still pending in the record
+	_, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers, CompanyID: strings.ToUpper(simseed.BokaMeraCompanyID)})
+	var ce *syncjobs.ConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, store.ErrSyncRunning) || ce.Active.ID != first.ID {
+		t.Fatalf("second start: %v", err)
+	}
+	if n := e.bokaStarts(); n != 1 {
+		t.Fatalf("BokaMera got %d start calls, want 1", n)
+	}
+	// Another kind for another company is independent.
+	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
+		t.Fatalf("gdap sync while an axema sync runs: %v", err)
+	}
+	// Once BokaMera reports it done, the slot is free again.
+	e.clock.Add(stepSize)
+	if got := e.get(t, first.ID).Job; got.State != store.StateSucceeded {
+		t.Fatalf("first job: %+v", got)
+	}
+	e.startAxema(t)
+	if n := e.bokaStarts(); n != 2 {
+		t.Fatalf("BokaMera got %d start calls, want 2", n)
+	}
+}
+
+func TestConcurrentStartsReachTheVendorOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const n = 8
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			_, err := e.svc.Start(context.Background(), syncjobs.StartRequest{Kind: store.KindAxemaUsers})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, store.ErrSyncRunning):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 || e.bokaStarts() != 1 {
+		t.Fatalf("%d starts succeeded, BokaMera called %d times; want 1 and 1", ok, e.bokaStarts())
+	}
+}
+
+func TestVendorRefusalMarksTheJobFailedAndFreesTheSlot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.boka.Faults.Set(simfault.Fault{Status: 500, PathContains: "usersync"})
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers})
+	var ue *upstream.Error
+	if !errors.As(err, &ue) || ue.Status != 500 {
+		t.Fatalf("start against a failing BokaMera: %v", err)
+	}
+	if res.Job.ID == "" || res.Job.State != store.StateFailed || !strings.Contains(res.Job.LastError, "500") ||
+		res.Complete || res.Sources[0].Status != upstream.StatusError {
+		t.Fatalf("result: %+v", res)
+	}
+	stored, err := e.store.SyncJob(t.Context(), res.Job.ID)
+	if err != nil || stored.State != store.StateFailed || stored.LastError == "" {
+		t.Fatalf("stored: %+v %v", stored, err)
+	}
+	if n := e.bokaStarts(); n != 1 {
+		t.Fatalf("a refused start was sent %d times; writes are never retried", n)
+	}
+	e.boka.Faults.Clear()
+	if got := e.startAxema(t).Job; got.State != store.StatePending {
+		t.Fatalf("start after the refusal: %+v", got)
+	}
+}
+
+func TestBokaMeraSaysASyncRunsIsAConflict(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// A sync started outside the gateway: BokaMera refuses the next one.
+	e.startAxema(t)
+	if err := e.failPending(t); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers})
+	if !errors.Is(err, upstream.ErrConflict) || res.Job.State != store.StateFailed {
+		t.Fatalf("start while BokaMera runs one: %v, %+v", err, res.Job)
+	}
+}
+
+// failPending makes the gateway forget its active job, as if another
+// system had started the vendor's sync.
+func (e *env) failPending(t *testing.T) error {
+	jobs, err := e.store.ListSyncJobs(t.Context(), store.SyncJobFilter{State: store.StatePending, Limit: 10})
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		j.State = store.StateFailed
+		if err := e.store.UpdateSyncJob(t.Context(), j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestGDAPJobIsAcceptedWithItsNotifyAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: " " + notifyTo + " ", RequestedBy: requester})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := res.Job
+	if j.State != store.StateAccepted || j.NotifyEmail != notifyTo || j.CompanyID != strings.ToLower(simseed.PartnerTenantID) ||
+		j.VendorJobID != "" || res.Sources[0].Vendor != model.VendorGDAP {
+		t.Fatalf("gdap job: %+v", res)
+	}
+	syncs := e.gdap.SyncRequests()
+	if len(syncs) != 1 || syncs[0].Email != notifyTo {
+		t.Fatalf("GDAP received %+v", syncs)
+	}
+	// GDAP never reports back, so reading the job calls no vendor.
+	if got := e.get(t, j.ID); got.Job.State != store.StateAccepted || len(got.Sources) != 0 || !got.Complete {
+		t.Fatalf("get: %+v", got)
+	}
+	// accepted does not block the next sync; each goes to the vendor.
+	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.gdap.SyncRequests()); n != 2 {
+		t.Fatalf("GDAP got %d syncs, want 2", n)
+	}
+}
+
+func TestGDAPRefusalIsRecorded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.gdap.Faults.Set(simfault.Fault{Status: 401})
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo})
+	if !errors.Is(err, upstream.ErrCredentials) || res.Job.State != store.StateFailed || res.Job.LastError == "" {
+		t.Fatalf("start with rejected credentials: %v %+v", err, res.Job)
+	}
+	if n := e.gdap.Faults.Calls("POST", gdapSync); n != 1 {
+		t.Fatalf("GDAP called %d times", n)
+	}
+}
+
+func TestStartRejectsBadRequestsBeforeAnyCall(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tests := []struct {
+		name   string
+		req    syncjobs.StartRequest
+		fields []string
+	}{
+		{"no kind", syncjobs.StartRequest{}, []string{"kind"}},
+		{"unknown kind", syncjobs.StartRequest{Kind: "crayon-tenants"}, []string{"kind"}},
+		{"gdap without email", syncjobs.StartRequest{Kind: store.KindGDAPCustomers}, []string{"notify_email"}},
+		{"gdap display name", syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: "Ops <ops@partner.example>"}, []string{"notify_email"}},
+		{"gdap other company", syncjobs.StartRequest{Kind: store.KindGDAPCustomers, CompanyID: "11111111-1111-4111-8111-111111111111", NotifyEmail: notifyTo}, []string{"company_id"}},
+		{"axema bad company", syncjobs.StartRequest{Kind: store.KindAxemaUsers, CompanyID: "acme"}, []string{"company_id"}},
+		{"axema with email", syncjobs.StartRequest{Kind: store.KindAxemaUsers, NotifyEmail: notifyTo}, []string{"notify_email"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.svc.Start(t.Context(), tc.req)
+			var ve *syncjobs.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v, want a ValidationError", err)
+			}
+			var got []string
+			for _, f := range ve.Fields {
+				got = append(got, f.Field)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Fatalf("fields %v, want %v", got, tc.fields)
+			}
+		})
+	}
+	if n := e.bokaStarts() + len(e.gdap.SyncRequests()); n != 0 {
+		t.Fatalf("invalid requests reached vendors %d times", n)
+	}
+	jobs, _ := e.store.ListSyncJobs(t.Context(), store.SyncJobFilter{Limit: 10})
+	if len(jobs) != 0 {
+		t.Fatalf("invalid requests were recorded: %+v", jobs)
+	}
+}
+
+func TestRefreshFailureReturnsTheRecordedState(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	j := e.startAxema(t).Job
+	e.clock.Add(stepSize)
+	e.boka.Faults.Set(simfault.Fault{Status: 503, PathContains: "usersync"})
+	got := e.get(t, j.ID)
+	if got.Job.State != store.StatePending || got.Complete || len(got.Sources) != 1 ||
+		got.Sources[0].Status != upstream.StatusError || !got.Sources[0].Stale {
+		t.Fatalf("get with BokaMera down: %+v", got)
+	}
+	page, err := e.svc.List(t.Context(), store.SyncJobFilter{Limit: 10})
+	if err != nil || len(page.Items) != 1 || page.Complete || page.Items[0].State != store.StatePending {
+		t.Fatalf("list with BokaMera down: %+v %v", page, err)
+	}
+	e.boka.Faults.Clear()
+	if got := e.get(t, j.ID); got.Job.State != store.StateRunning || !got.Complete {
+		t.Fatalf("get after recovery: %+v", got)
+	}
+}
+
+func TestListRefreshesSoTheStateFilterSeesCurrentStates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	j := e.startAxema(t).Job
+	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(2 * stepSize)
+	page, err := e.svc.List(t.Context(), store.SyncJobFilter{State: store.StateSucceeded, Limit: 10})
+	if err != nil || len(page.Items) != 1 || page.Items[0].ID != j.ID || !page.Complete || len(page.Sources) != 1 {
+		t.Fatalf("succeeded jobs: %+v %v", page, err)
+	}
+	page, err = e.svc.List(t.Context(), store.SyncJobFilter{Kind: store.KindGDAPCustomers, Limit: 10})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Kind != store.KindGDAPCustomers || len(page.Sources) != 0 {
+		t.Fatalf("gdap jobs: %+v %v", page, err)
+	}
+}
+
+func TestListPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var ids []string
+	for range 5 {
+		res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Job.ID)
+	}
+	var got []string
+	f := store.SyncJobFilter{Limit: 2}
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("paging did not end")
+		}
+		p, err := e.svc.List(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range p.Items {
+			got = append(got, j.ID)
+		}
+		if !p.More {
+			break
+		}
+		f.BeforeSeq = p.Items[len(p.Items)-1].Seq
+	}
+	want := []string{ids[4], ids[3], ids[2], ids[1], ids[0]}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("pages gave %v, want newest first %v", got, want)
+	}
+}
+
+func TestInterruptedStartStopsBlockingAfterTheStartTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// A replica crashed between recording the job and the vendor's answer.
+	now := e.clock.Now()
+	stuck := store.SyncJob{ID: "0b6f3f9e-2a51-4c1e-9d7a-3f2b1c4d5e6f", Kind: store.KindAxemaUsers,
+		CompanyID: strings.ToLower(simseed.BokaMeraCompanyID), State: store.StatePending, RequestedBy: requester,
+		CreatedAt: now, UpdatedAt: now}
+	if _, err := e.store.CreateSyncJob(t.Context(), stuck); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers}); !errors.Is(err, store.ErrSyncRunning) {
+		t.Fatalf("start while the other start may still run: %v", err)
+	}
+	e.clock.Add(3 * time.Minute)
+	e.startAxema(t)
+	got := e.get(t, stuck.ID).Job
+	if got.State != store.StateFailed || !strings.Contains(got.LastError, "interrupted") {
+		t.Fatalf("interrupted job: %+v", got)
+	}
+}
+
+func TestGetUnknownJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if _, err := e.svc.Get(t.Context(), "0b6f3f9e-2a51-4c1e-9d7a-3f2b1c4d5e6f"); !errors.Is(err, syncjobs.ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+}
