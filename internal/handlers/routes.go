@@ -26,7 +26,7 @@ func addRoutes(r chi.Router, d Deps) {
 		// Writes go through the Idempotency-Key store after authorization,
 		// so keys are scoped to an authenticated caller.
 		write := func(perm string) chi.Router { return can(perm).With(idempotent(d.Idempotency, d.Log)) }
-		audit := writeLog{d.Log}
+		audit := writeLog{l: d.Log, store: d.Audit}
 
 		can(config.PermReadCustomers).Method("GET", "/v1/customers", handleListCustomers(d.Customers, d.PageTokens))
 
@@ -40,5 +40,7 @@ func addRoutes(r chi.Router, d Deps) {
 		write(config.PermManageLicenses).Method("POST", "/v1/licenses", handleRegisterLicense(d.Licenses, audit))
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{company}/{user}", handleCheckLicense(d.Licenses))
 		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{company}/{user}", handleUnregisterLicense(d.Licenses, audit))
+
+		can(config.PermReadAudit).Method("GET", "/v1/audit-events", handleListAuditEvents(d.Audit, d.PageTokens))
 	})
 }
