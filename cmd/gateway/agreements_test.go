@@ -49,7 +49,7 @@ func TestAgreementsConsentIsVisibleAfterwards(t *testing.T) {
 	}
 	// The write is logged with who and what, never the token.
 	log := gw.Stderr.String()
-	if !strings.Contains(log, `"operation":"add_agreement"`) || !strings.Contains(log, `"vendor_outcome":"ok"`) || strings.Contains(log, c.token) {
+	if !strings.Contains(log, `"operation":"agreements.add"`) || !strings.Contains(log, `"vendor_outcome":"ok"`) || strings.Contains(log, c.token) {
 		t.Fatalf("write log missing or leaking:\n%s", log)
 	}
 }

@@ -90,6 +90,18 @@ func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logg
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
+	// The dev database lives in the user's cache directory, so jobs, keys
+	// and the audit trail survive a restart; GATEWAY_DATABASE_URL wins.
+	dbURL := getenv("GATEWAY_DATABASE_URL")
+	if dbURL == "" {
+		var err error
+		if dbURL, err = config.DevDatabaseURL(); err != nil {
+			return nil, err
+		}
+	}
+	if _, _, err := config.ParseDatabaseURL(dbURL); err != nil {
+		return nil, fmt.Errorf("GATEWAY_DATABASE_URL %w", err)
+	}
 	env.Config = config.Config{
 		Addr:            addr,
 		RequestTimeout:  5 * time.Second,
@@ -109,6 +121,7 @@ func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logg
 			Password: config.Secret(crayonsim.DefaultPassword), OrganizationID: simseed.CrayonOrganizationID},
 		DBSync: config.DBSync{Vendor: vendor(dbsyncURL + dbsyncsim.BasePath), AppKey: config.Secret(dbsyncsim.DefaultAppKey),
 			AppToken: config.Secret(dbsyncsim.DefaultAppToken)},
+		Database: config.Database{URL: config.Secret(dbURL), IdempotencyRetention: 24 * time.Hour},
 	}
 	return env, nil
 }

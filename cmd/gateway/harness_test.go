@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -152,6 +153,8 @@ func newVendorSims(t *testing.T) *vendorSims {
 		"GATEWAY_DBSYNC_BASE_URL":        dbsyncURL,
 		"GATEWAY_DBSYNC_APP_KEY":         dbsyncsim.DefaultAppKey,
 		"GATEWAY_DBSYNC_APP_TOKEN":       dbsyncsim.DefaultAppToken,
+		// Each test has its own embedded database.
+		"GATEWAY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "gateway.db"),
 	}
 	return s
 }

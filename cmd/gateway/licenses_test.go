@@ -73,7 +73,7 @@ func TestLicenseLifecycle(t *testing.T) {
 	}
 	expectProblem(t, c.do("DELETE", licensePath(company, user), ""), 404)
 	log := gw.Stderr.String()
-	for _, op := range []string{"register_license", "unregister_license"} {
+	for _, op := range []string{"licenses.register", "licenses.unregister"} {
 		if !strings.Contains(log, `"operation":"`+op+`"`) {
 			t.Errorf("no write log for %s", op)
 		}

@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,12 +21,9 @@ import (
 	"github.com/partnerhub/gateway/internal/auth"
 	"github.com/partnerhub/gateway/internal/config"
 	"github.com/partnerhub/gateway/internal/handlers"
-	"github.com/partnerhub/gateway/internal/idempotency"
 	"github.com/partnerhub/gateway/internal/middleware"
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
-	"github.com/partnerhub/gateway/internal/store"
-	"github.com/partnerhub/gateway/internal/store/sqlite"
 	"github.com/partnerhub/gateway/internal/syncjobs"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera"
@@ -93,21 +88,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	// TODO(lead): replace this throw-away database with openStore(ctx, cfg)
-	// (cmd/gateway/store.go) once it lands; until then sync jobs do not
-	// survive a restart.
-	storeDir, err := os.MkdirTemp("", "gateway-store-")
+	// The database keeps sync jobs, idempotency keys and the audit trail.
+	// Reads never need it; writes refuse (503) when it is down.
+	db, err := openStore(ctx, cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("opening the database: %w", err)
 	}
-	defer os.RemoveAll(storeDir)
-	jobStore, err := sqlite.Open(ctx, filepath.Join(storeDir, "gateway.db"), store.Options{})
-	if err != nil {
-		return err
-	}
-	defer jobStore.Close()
+	defer db.Close()
+	log.Info("database ready", "database", cfg.Database)
+	purgeCtx, stopPurge := context.WithCancel(oidcCtx)
+	defer stopPurge() // before db.Close
+	go purgeLoop(purgeCtx, db, log)
 	syncJobs, err := syncjobs.New(syncjobs.Config{
-		Store: jobStore, GDAP: vendors.gdap, BokaMera: vendors.bokamera, Log: log,
+		Store: db, GDAP: vendors.gdap, BokaMera: vendors.bokamera, Log: log,
 		PartnerID: cfg.GDAP.PartnerID, BokaMeraCompanyID: cfg.BokaMera.CompanyID,
 		// Longer than any request, so only a start that truly died is given up.
 		StartTimeout: max(2*time.Minute, 4*cfg.RequestTimeout),
@@ -129,7 +122,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Licenses:       licenseManager{vendors.dbsync},
 		Roles:          vendors.gdap.AvailableRoles,
 		SyncJobs:       syncJobs,
-		Idempotency:    idempotency.New(24*time.Hour, 100_000),
+		Idempotency:    db,
+		Audit:          db,
 		PageTokens:     pagetoken.New([]byte(cfg.PageTokenKey.Reveal())),
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          func() bool { return !draining.Load() },

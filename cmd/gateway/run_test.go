@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,7 +19,8 @@ import (
 )
 
 func TestDevModeBannerCurlWorks(t *testing.T) {
-	gw := startRun(t, []string{"-dev"}, map[string]string{"GATEWAY_ADDR": "127.0.0.1:0"})
+	gw := startRun(t, []string{"-dev"}, map[string]string{"GATEWAY_ADDR": "127.0.0.1:0",
+		"GATEWAY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "dev.db")})
 	// The banner's curl line must work as printed.
 	m := regexp.MustCompile(`curl -s -H 'Authorization: Bearer ([^']+)' (http://\S+/v1/customers)`).FindStringSubmatch(gw.Stdout.String())
 	if m == nil {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/partnerhub/gateway/internal/config"
 	"github.com/partnerhub/gateway/internal/store"
@@ -30,5 +32,27 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 			return nil, fmt.Errorf("database directory: %w", err)
 		}
 		return sqlite.Open(ctx, target, opts)
+	}
+}
+
+// purgeInterval is how often expired idempotency records are deleted.
+const purgeInterval = 10 * time.Minute
+
+// purgeLoop deletes expired idempotency records until ctx ends. Every
+// replica runs it; the deletes are idempotent.
+func purgeLoop(ctx context.Context, db store.Store, log *slog.Logger) {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, time.Minute)
+			if err := db.Purge(pctx); err != nil {
+				log.Warn("purging expired idempotency keys failed", "error", err.Error())
+			}
+			cancel()
+		}
 	}
 }

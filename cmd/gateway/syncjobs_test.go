@@ -107,7 +107,7 @@ func TestSyncJobsAxemaLifecycle(t *testing.T) {
 	if n := boka.Faults.Calls("POST", axemaPath); n != 1 {
 		t.Fatalf("a forbidden start reached BokaMera (%d starts)", n)
 	}
-	if !strings.Contains(gw.Stderr.String(), `"operation":"start_sync_job"`) {
+	if !strings.Contains(gw.Stderr.String(), `"operation":"sync_jobs.start"`) {
 		t.Error("no write log for the start")
 	}
 }

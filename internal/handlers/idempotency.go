@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,10 +11,18 @@ import (
 	"net/http"
 
 	"github.com/partnerhub/gateway/internal/auth"
-	"github.com/partnerhub/gateway/internal/idempotency"
 	"github.com/partnerhub/gateway/internal/middleware"
 	"github.com/partnerhub/gateway/internal/problem"
+	"github.com/partnerhub/gateway/internal/store"
 )
+
+// IdempotencyStore remembers write answers by key; the database behind it
+// is shared by every replica, so a key claimed on one is seen by all.
+type IdempotencyStore interface {
+	BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*store.StoredResponse, error)
+	FinishIdempotent(ctx context.Context, scope, key string, r store.StoredResponse) error
+	ReleaseIdempotent(ctx context.Context, scope, key string) error
+}
 
 // IdempotencyHeader is the request header of writes.
 const IdempotencyHeader = "Idempotency-Key"
@@ -22,11 +31,11 @@ const IdempotencyHeader = "Idempotency-Key"
 // answer is remembered per caller and replayed for the same request; a
 // different request under the same key is 422, a duplicate while the first
 // is still running is 409. Without the header the write runs as is.
-func idempotent(store *idempotency.Store, log *slog.Logger) func(http.Handler) http.Handler {
+func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := r.Header.Get(IdempotencyHeader)
-			if key == "" || store == nil {
+			if key == "" || keys == nil {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -49,19 +58,20 @@ func idempotent(store *idempotency.Store, log *slog.Logger) func(http.Handler) h
 			fp := r.Method + " " + r.URL.RequestURI() + " " + r.Header.Get("Content-Type") + " " + hex.EncodeToString(sum[:])
 
 			p, _ := auth.FromContext(r.Context())
-			subject := p.Subject + "|" + p.ClientID
-			replay, err := store.Begin(subject, key, fp)
+			scope := p.Subject + "|" + p.ClientID
+			replay, err := keys.BeginIdempotent(r.Context(), scope, key, fp)
 			switch {
-			case errors.Is(err, idempotency.ErrMismatch):
+			case errors.Is(err, store.ErrKeyMismatch):
 				fail(problem.New(http.StatusUnprocessableEntity, "idempotency-key-reused", "Unprocessable Content",
 					"this Idempotency-Key was already used for a different request; use a new key for a new request"))
 				return
-			case errors.Is(err, idempotency.ErrInFlight):
+			case errors.Is(err, store.ErrKeyInFlight):
 				fail(problem.New(http.StatusConflict, "idempotency-key-in-use", "Conflict",
 					"a request with this Idempotency-Key is still in progress; retry once it has finished"))
 				return
 			case err != nil:
-				fail(problem.Unavailable("too many writes in progress; retry later", 0))
+				log.Error("idempotency key could not be claimed; write refused", "request_id", middleware.RequestID(r.Context()), "error", err.Error())
+				fail(storeUnavailable(err))
 				return
 			case replay != nil:
 				h := w.Header()
@@ -78,17 +88,33 @@ func idempotent(store *idempotency.Store, log *slog.Logger) func(http.Handler) h
 
 			rec := &teeWriter{ResponseWriter: w}
 			finished := false
+			// The key's fate is recorded even if the caller has gone: the
+			// vendor may have acted.
+			after := func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
+			}
 			defer func() {
 				// A panic or an answer that certainly did not reach the
 				// vendor frees the key, so a retry runs again.
 				if !finished || rec.status == 0 || forgettable(rec.status) {
-					store.Release(subject, key)
+					ctx, cancel := after()
+					defer cancel()
+					if err := keys.ReleaseIdempotent(ctx, scope, key); err != nil {
+						log.Error("idempotency key could not be released", "request_id", middleware.RequestID(r.Context()), "error", err.Error())
+					}
 				}
 			}()
 			next.ServeHTTP(rec, r)
 			finished = true
 			if rec.status != 0 && !forgettable(rec.status) {
-				store.Finish(subject, key, idempotency.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()})
+				// If this fails the claim stays until its lease runs out:
+				// retries see 409 meanwhile, never a second vendor call
+				// within the lease.
+				ctx, cancel := after()
+				defer cancel()
+				if err := keys.FinishIdempotent(ctx, scope, key, store.StoredResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}); err != nil {
+					log.Error("idempotent answer could not be stored", "request_id", middleware.RequestID(r.Context()), "error", err.Error())
+				}
 			}
 		})
 	}

@@ -132,10 +132,14 @@ func handleRegisterLicense(lm LicenseManager, wl writeLog) http.Handler {
 		if err := joinBadRequests(newQuery(r).err(), badNames(licenseName("body.company", req.Company, true), licenseName("body.user", req.User, true))); err != nil {
 			return err
 		}
+		pw, err := wl.begin(r, "licenses.register", req.Company+"/"+req.User, req)
+		if err != nil {
+			return err
+		}
 		l, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) (model.License, error) {
 			return lm.Register(ctx, req.Company, req.User)
 		})
-		wl.log(r, "register_license", src, err, "company", req.Company, "user", req.User)
+		pw.done(src, http.StatusCreated, err)
 		if err != nil {
 			return err
 		}
@@ -159,10 +163,14 @@ func handleUnregisterLicense(lm LicenseManager, wl writeLog) http.Handler {
 		if err != nil {
 			return err
 		}
+		pw, err := wl.begin(r, "licenses.unregister", company+"/"+user, map[string]string{"company": company, "user": user})
+		if err != nil {
+			return err
+		}
 		l, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) (model.License, error) {
 			return lm.Unregister(ctx, company, user)
 		})
-		wl.log(r, "unregister_license", src, err, "company", company, "user", user)
+		pw.done(src, http.StatusOK, err)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func addRoutes(r chi.Router, d Deps) {
 		// Writes go through the Idempotency-Key store after authorization,
 		// so keys are scoped to an authenticated caller.
 		write := func(perm string) chi.Router { return can(perm).With(idempotent(d.Idempotency, d.Log)) }
-		audit := writeLog{d.Log}
+		audit := writeLog{l: d.Log, store: d.Audit}
 
 		can(config.PermReadCustomers).Method("GET", "/v1/customers", handleListCustomers(d.Customers, d.PageTokens))
 		can(config.PermReadCustomers).Method("GET", "/v1/customers/{id}", handleGetCustomer(d.CustomerViews))
@@ -45,5 +45,7 @@ func addRoutes(r chi.Router, d Deps) {
 		write(config.PermRunSyncs).Method("POST", "/v1/sync-jobs", handleStartSyncJob(d.SyncJobs, audit))
 		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs", handleListSyncJobs(d.SyncJobs, d.PageTokens))
 		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs/{id}", handleGetSyncJob(d.SyncJobs))
+
+		can(config.PermReadAudit).Method("GET", "/v1/audit-events", handleListAuditEvents(d.Audit, d.PageTokens))
 	})
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/auth"
-	"github.com/partnerhub/gateway/internal/idempotency"
 	"github.com/partnerhub/gateway/internal/middleware"
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
@@ -36,7 +35,10 @@ type Deps struct {
 	SyncJobs SyncJobs
 	// Idempotency remembers write answers by Idempotency-Key; nil turns
 	// the header off.
-	Idempotency    *idempotency.Store
+	Idempotency IdempotencyStore
+	// Audit records every write before it reaches a vendor and serves
+	// GET /v1/audit-events.
+	Audit          AuditStore
 	PageTokens     *pagetoken.Codec
 	RequestTimeout time.Duration
 	// Ready reports whether the gateway can serve (false while draining).

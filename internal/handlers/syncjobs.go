@@ -49,19 +49,26 @@ func handleStartSyncJob(svc SyncJobs, wl writeLog) http.Handler {
 			return err
 		}
 		p, _ := auth.FromContext(r.Context())
+		// The audit record is written once the job is recorded and before
+		// the vendor is called; refusals before that (bad input, conflict,
+		// store down) never reach a vendor and are in the access log.
+		var pw *pendingWrite
 		res, err := svc.Start(r.Context(), syncjobs.StartRequest{
 			Kind: req.Kind, CompanyID: req.CompanyID, NotifyEmail: req.NotifyEmail,
 			RequestedBy: p.Subject, ClientID: p.ClientID,
+			BeforeVendor: func(j store.SyncJob) error {
+				var err error
+				pw, err = wl.begin(r, opStartSync, "sync-job/"+j.ID, map[string]string{
+					"kind": j.Kind, "company_id": j.CompanyID, "notify_email": j.NotifyEmail})
+				return err
+			},
 		})
 		var ve *syncjobs.ValidationError
 		if errors.As(err, &ve) {
 			return syncValidation(ve)
 		}
-		// Only starts that reached the vendor are write-logged; refusals
-		// before that (conflict, store down) are in the access log.
-		if len(res.Sources) > 0 {
-			wl.log(r, "start_sync_job", res.Sources[0], err, "kind", res.Job.Kind, "company_id", res.Job.CompanyID,
-				"job_id", res.Job.ID, "state", res.Job.State, "vendor_job_id", res.Job.VendorJobID)
+		if pw != nil && len(res.Sources) > 0 {
+			pw.done(res.Sources[0], http.StatusAccepted, err)
 		}
 		if err != nil {
 			return syncError(err, res)

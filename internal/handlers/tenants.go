@@ -217,10 +217,14 @@ func handleAddAgreement(store AgreementStore, w writeLog) http.Handler {
 		if err := joinBadRequests(idErr, newQuery(r).err(), err); err != nil {
 			return err
 		}
+		pw, err := w.begin(r, "agreements.add", "tenant/"+id, a)
+		if err != nil {
+			return err
+		}
 		got, src, err := aggregate.One(r.Context(), model.VendorCrayon, func(ctx context.Context) (model.Agreement, error) {
 			return store.AddAgreement(ctx, id, a)
 		})
-		w.log(r, "add_agreement", src, err, "tenant_id", id, "agreement_type", a.Type)
+		pw.done(src, http.StatusCreated, err)
 		if err != nil {
 			return err
 		}

@@ -155,6 +155,10 @@ type StartRequest struct {
 	NotifyEmail string // gdap-customers only: where GDAP mails the result
 	RequestedBy string
 	ClientID    string
+	// BeforeVendor, when set, runs after the job is recorded and before the
+	// vendor is called (the audit trail's record). An error stops the
+	// start: the job is marked failed and the vendor is never called.
+	BeforeVendor func(store.SyncJob) error
 }
 
 // Result is a job with the vendor calls that produced the answer.
@@ -242,6 +246,18 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Result, error) {
 	}
 	if j, err = s.create(ctx, j); err != nil {
 		return Result{}, err
+	}
+	if req.BeforeVendor != nil {
+		if err := req.BeforeVendor(j); err != nil {
+			now := s.now()
+			j.State, j.LastError, j.UpdatedAt, j.FinishedAt = store.StateFailed, "not sent to the vendor: "+err.Error(), now, &now
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if uerr := s.cfg.Store.UpdateSyncJob(uctx, j); uerr != nil {
+				s.cfg.Log.Error("sync job could not be marked failed", "job_id", j.ID, "error", uerr)
+			}
+			return Result{}, err
+		}
 	}
 
 	var (

@@ -1,0 +1,90 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/pagetoken"
+	"github.com/partnerhub/gateway/internal/problem"
+	"github.com/partnerhub/gateway/internal/store"
+)
+
+// Audited operations, as recorded by writeLog.begin.
+const (
+	opAddAgreement      = "agreements.add"
+	opRegisterLicense   = "licenses.register"
+	opUnregisterLicense = "licenses.unregister"
+	opStartSync         = "sync_jobs.start"
+)
+
+var auditedOperations = []string{opAddAgreement, opRegisterLicense, opUnregisterLicense, opStartSync}
+
+// handleListAuditEvents serves GET /v1/audit-events (operationId
+// listAuditEvents): the trail of writes, oldest first, from the store.
+func handleListAuditEvents(events AuditStore, tokens *pagetoken.Codec) http.Handler {
+	type response struct {
+		Items         []store.AuditEvent `json:"items"`
+		NextPageToken string             `json:"next_page_token,omitempty"`
+	}
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		q := newQuery(r, "from", "to", "subject", "operation", "page_size", "page_token")
+		f := store.AuditFilter{
+			From:      q.time("from"),
+			To:        q.time("to"),
+			Subject:   q.str("subject", 255),
+			Operation: q.enum("operation", auditedOperations...),
+			Limit:     q.intRange("page_size", defaultPageSize, 1, maxPageSize),
+		}
+		if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+			q.fail("to", "must be later than from")
+		}
+		fingerprint := fmt.Sprintf("audit|%d|%d|%s|%s|%d", f.From.UnixNano(), f.To.UnixNano(), f.Subject, f.Operation, f.Limit)
+		if tok := q.values.Get("page_token"); tok != "" {
+			pos, err := tokens.Decode(tok, fingerprint)
+			if err != nil || pos.Offset < 1 {
+				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
+			}
+			f.AfterSeq = int64(pos.Offset)
+		}
+		if err := q.err(); err != nil {
+			return err
+		}
+		size := f.Limit
+		f.Limit++ // one more tells whether there is a next page
+		items, err := events.ListAudit(r.Context(), f)
+		if err != nil {
+			return storeReadFailed(err)
+		}
+		resp := response{Items: items}
+		if len(items) > size {
+			resp.Items = items[:size]
+			resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: int(items[size-1].Seq), Query: fingerprint})
+		}
+		if resp.Items == nil {
+			resp.Items = []store.AuditEvent{}
+		}
+		return respond(w, http.StatusOK, resp)
+	})
+}
+
+// storeReadFailed is the answer when a read the store serves fails.
+func storeReadFailed(err error) *problem.Problem {
+	p := problem.Unavailable("the gateway's database is unavailable; retry later", 5*time.Second)
+	p.Err = err
+	return p
+}
+
+// time reads an optional RFC 3339 date-time.
+func (q *query) time(name string) time.Time {
+	v := q.values.Get(name)
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		q.fail(name, "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
+		return time.Time{}
+	}
+	return t.UTC()
+}
