@@ -103,6 +103,11 @@ type Config struct {
 	// Breaker tunes every vendor's circuit breaker.
 	Breaker upstream.BreakerConfig
 
+	// Cache, Retry and RateLimit are the resilience knobs (resilience.go).
+	Cache     Cache
+	Retry     Retry
+	RateLimit RateLimit
+
 	GDAP     GDAP
 	BokaMera BokaMera
 	Crayon   Crayon
@@ -121,6 +126,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("bokamera", c.BokaMera.Vendor),
 		slog.Any("crayon", c.Crayon.Vendor),
 		slog.Any("dbsync", c.DBSync.Vendor),
+		slog.Any("cache", c.Cache),
+		slog.Any("retry", c.Retry),
+		slog.Any("rate_limit", c.RateLimit),
 	)
 }
 
@@ -160,6 +168,9 @@ func Load(getenv func(string) string) (Config, error) {
 		Permissions:     l.permissions("GATEWAY_ROLE_PERMISSIONS"),
 		PageTokenKey:    l.secret("GATEWAY_PAGE_TOKEN_KEY", false),
 		Breaker:         l.breaker(),
+		Cache:           l.cache(),
+		Retry:           l.retry(),
+		RateLimit:       l.rateLimit(),
 	}
 	c.GDAP = GDAP{
 		Vendor:    l.vendor("GDAP"),
