@@ -39,6 +39,8 @@ type Deps struct {
 	RequestTimeout time.Duration
 	// Ready reports whether the gateway can serve (false while draining).
 	Ready func() bool
+	// RateLimit limits each authenticated caller on /v1; nil turns it off.
+	RateLimit func(http.Handler) http.Handler
 }
 
 // NewServer builds the router with the whole middleware stack.
