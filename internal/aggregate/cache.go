@@ -161,9 +161,12 @@ func (n *readNote) mark(src *Source) {
 	if !n.stale || src.Status != upstream.StatusOK {
 		return
 	}
+	age := n.age.Round(time.Second)
+	if n.age < time.Second {
+		age = n.age.Round(time.Millisecond)
+	}
 	src.Stale = true
-	src.Detail = fmt.Sprintf("vendor failing (%s); serving its answer from %s ago",
-		upstream.Detail(n.err), n.age.Round(time.Second))
+	src.Detail = fmt.Sprintf("vendor failing (%s); serving its last good answer, %s old", upstream.Detail(n.err), age)
 }
 
 // timed runs one vendor call and describes it as a Source, stale when a

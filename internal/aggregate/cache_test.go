@@ -125,7 +125,7 @@ func TestCachedServesStaleWhenVendorUnhealthy(t *testing.T) {
 			if !src.Stale || src.Status != upstream.StatusOK || !got.Complete || len(got.Items) != len(fresh.Items) {
 				t.Fatalf("stale answer: %+v", got)
 			}
-			if !strings.Contains(src.Detail, "10s ago") {
+			if !strings.Contains(src.Detail, "10s old") {
 				t.Errorf("detail %q does not say how old the answer is", src.Detail)
 			}
 
