@@ -155,6 +155,7 @@ func TestReadCacheCoalescesAndNeverCrossesPermissions(t *testing.T) {
 	if operator["gdap"] == 0 || operator["crayon"] == 0 || operator["bokamera"] == 0 {
 		t.Fatalf("a caller with other permissions got the cached answer: vendor calls %v", operator)
 	}
+	t.Logf("vendor calls: %d concurrent readers %v; one operator %v", n, readers, operator)
 	// n concurrent readers cost what one operator's load costs.
 	if !mapsEqual(readers, operator) {
 		t.Errorf("%d concurrent readers made vendor calls %v; one load is %v", n, readers, operator)
