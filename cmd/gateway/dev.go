@@ -111,6 +111,10 @@ func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logg
 		OIDCRolesClaim:  "roles",
 		Permissions:     config.DefaultPermissions(),
 		Breaker:         upstream.DefaultBreaker,
+		// Reads are cached as in production; callers are not rate
+		// limited, so a developer's scripts and curl loops just work.
+		Cache: config.DefaultCache,
+		Retry: config.DefaultRetry,
 		GDAP: config.GDAP{Vendor: vendor(gdapURL + "/api/"), PartnerID: simseed.PartnerTenantID,
 			Token: config.Secret(gdapsim.DefaultToken)},
 		BokaMera: config.BokaMera{Vendor: vendor(bokaURL + "/"), APIKey: config.Secret(bokamerasim.DefaultAPIKey),

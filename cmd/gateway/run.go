@@ -30,6 +30,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream/crayon"
 	"github.com/partnerhub/gateway/internal/upstream/dbsync"
 	"github.com/partnerhub/gateway/internal/upstream/gdap"
+	"github.com/partnerhub/gateway/internal/upstream/readcache"
 )
 
 // run is the whole program; main only calls it. Tests call it too, with
@@ -83,6 +84,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if vendors.reads, err = newReadCache(cfg.Cache); err != nil {
+		return err
+	}
+	rateLimit, err := newRateLimit(cfg.RateLimit, reg)
+	if err != nil {
+		return err
+	}
 	httpMetrics, err := middleware.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -127,6 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PageTokens:     pagetoken.New([]byte(cfg.PageTokenKey.Reveal())),
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          func() bool { return !draining.Load() },
+		RateLimit:      rateLimit,
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.
@@ -177,6 +186,8 @@ type vendors struct {
 	bokamera *bokamera.Client
 	crayon   *crayon.Client
 	dbsync   *dbsync.Client
+	// reads caches vendor reads; nil when caching is off.
+	reads *aggregate.ReadCache
 }
 
 func newVendors(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*vendors, error) {
@@ -185,7 +196,8 @@ func newVendors(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) 
 		return nil, err
 	}
 	stack := func(name string, v config.Vendor) (*upstream.Client, error) {
-		return upstream.New(upstream.Config{Vendor: name, Timeout: v.Timeout, MaxConcurrent: v.MaxConcurrent, Breaker: cfg.Breaker}, metrics, log)
+		return upstream.New(upstream.Config{Vendor: name, Timeout: v.Timeout, MaxConcurrent: v.MaxConcurrent, Breaker: cfg.Breaker,
+			MaxAttempts: cfg.Retry.MaxAttempts, BackoffBase: cfg.Retry.BackoffBase, BackoffMax: cfg.Retry.BackoffMax}, metrics, log)
 	}
 	var errs []error
 	v := &vendors{}
@@ -229,13 +241,18 @@ func newVendors(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) 
 // customers wires the customer list: GDAP's partner customers, Crayon's
 // active customer tenants (every page) and BokaMera's booking customers.
 func (v *vendors) customers() *aggregate.Customers {
+	gdapCustomers := v.gdapCustomers()
+	crayonTenants := v.crayonAllTenants()
+	bookingCustomers := aggregate.Cached(v.reads, "bokamera.all_customers", func(ctx context.Context) ([]model.BookingCustomer, error) {
+		return v.bokamera.AllCustomers(ctx, "")
+	})
 	return aggregate.NewCustomers(
 		aggregate.CustomerSource{Vendor: model.VendorGDAP, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
-			cs, err := v.gdap.ListCustomers(ctx)
+			cs, err := gdapCustomers(ctx)
 			return mapAll(cs, model.GDAPCustomer.CustomerRecord), err
 		}},
 		aggregate.CustomerSource{Vendor: model.VendorCrayon, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
-			ts, err := v.crayon.AllTenants(ctx, crayon.TenantFilter{})
+			ts, err := crayonTenants(ctx)
 			var out []model.CustomerRecord
 			for _, t := range ts {
 				if t.Status != model.TenantStatusRemoved {
@@ -245,7 +262,7 @@ func (v *vendors) customers() *aggregate.Customers {
 			return out, err
 		}},
 		aggregate.CustomerSource{Vendor: model.VendorBokaMera, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
-			bs, err := v.bokamera.AllCustomers(ctx, "")
+			bs, err := bookingCustomers(ctx)
 			return mapAll(bs, model.BookingCustomer.CustomerRecord), err
 		}},
 	)
@@ -265,15 +282,24 @@ var tenantTypes = map[string]int{model.TenantTypeT1: 1, model.TenantTypeT2: 2}
 // tenants wires the tenant service: Crayon's customer tenants, enriched
 // with GDAP's customers.
 func (v *vendors) tenants() *aggregate.Tenants {
+	type page struct {
+		items []model.Tenant
+		total int64
+	}
+	list := aggregate.CachedBy(v.reads, "crayon.tenants", nil, func(ctx context.Context, q aggregate.TenantQuery) (page, error) {
+		items, total, err := v.crayon.ListTenants(ctx, crayon.TenantFilter{
+			OrganizationID: q.OrganizationID, PublisherID: q.PublisherID, CustomerTenantType: tenantTypes[q.Type],
+			DomainPrefix: q.DomainPrefix, Search: q.Q, Page: q.Page, PageSize: q.PageSize,
+		})
+		return page{items, total}, err
+	})
 	return aggregate.NewTenants(aggregate.TenantBackend{
 		List: func(ctx context.Context, q aggregate.TenantQuery) ([]model.Tenant, int64, error) {
-			return v.crayon.ListTenants(ctx, crayon.TenantFilter{
-				OrganizationID: q.OrganizationID, PublisherID: q.PublisherID, CustomerTenantType: tenantTypes[q.Type],
-				DomainPrefix: q.DomainPrefix, Search: q.Q, Page: q.Page, PageSize: q.PageSize,
-			})
+			p, err := list(ctx, q)
+			return p.items, p.total, err
 		},
-		Get:           v.crayon.Tenant,
-		GDAPCustomers: v.gdap.ListCustomers,
+		Get:           aggregate.CachedBy(v.reads, "crayon.tenant", func(id string) string { return id }, v.crayon.Tenant),
+		GDAPCustomers: v.gdapCustomers(),
 	})
 }
 
@@ -306,19 +332,58 @@ func (l licenseManager) List(ctx context.Context, company string) ([]model.Licen
 
 // customerViews wires the customer 360 view: GDAP's customers, Crayon's
 // tenants and consents, DBSync's licensed users and BokaMera's customers.
+//
+// Identification reads share the read cache with the list endpoints.
+// Consents and licences are read fresh: a caller who has just given a
+// consent or registered a user must see it.
 func (v *vendors) customerViews() *aggregate.CustomerViews {
+	id := func(s string) string { return s }
 	return aggregate.NewCustomerViews(aggregate.CustomerViewBackend{
-		GDAPCustomers: v.gdap.ListCustomers,
-		CrayonTenants: func(ctx context.Context) ([]model.Tenant, error) {
-			return v.crayon.AllTenants(ctx, crayon.TenantFilter{})
-		},
-		CrayonTenant: v.crayon.Tenant,
-		Agreements:   v.crayon.Agreements,
+		GDAPCustomers: v.gdapCustomers(),
+		CrayonTenants: v.crayonAllTenants(),
+		CrayonTenant:  aggregate.CachedBy(v.reads, "crayon.tenant", id, v.crayon.Tenant),
+		Agreements:    v.crayon.Agreements,
 		Licenses: func(ctx context.Context, company string) ([]model.License, error) {
 			d, err := v.dbsync.LicenseDetails(ctx, company)
 			return d.Users, err
 		},
-		BookingCustomer: v.bokamera.Customer,
-		SearchBookings:  v.bokamera.AllCustomers,
+		BookingCustomer: aggregate.CachedBy(v.reads, "bokamera.customer", id, v.bokamera.Customer),
+		SearchBookings:  aggregate.CachedBy(v.reads, "bokamera.search_customers", id, v.bokamera.AllCustomers),
 	})
+}
+
+// crayonAllTenants is Crayon's full tenant list (every page) through the
+// read cache, shared by the customer list and the 360 view.
+func (v *vendors) crayonAllTenants() func(context.Context) ([]model.Tenant, error) {
+	return aggregate.Cached(v.reads, "crayon.all_tenants", func(ctx context.Context) ([]model.Tenant, error) {
+		return v.crayon.AllTenants(ctx, crayon.TenantFilter{})
+	})
+}
+
+// gdapCustomers is GDAP's customer list through the read cache; the
+// customer list and the tenant enrichment share its entries.
+func (v *vendors) gdapCustomers() func(context.Context) ([]model.GDAPCustomer, error) {
+	return aggregate.Cached(v.reads, "gdap.customers", v.gdap.ListCustomers)
+}
+
+// newReadCache builds the vendor read cache; nil (no caching) when the TTL
+// is 0.
+func newReadCache(c config.Cache) (*aggregate.ReadCache, error) {
+	rc, err := aggregate.NewReadCache(readcache.Config{TTL: c.TTL, MaxStale: c.MaxStale, MaxEntries: c.MaxEntries})
+	if err != nil {
+		return nil, fmt.Errorf("read cache: %w", err)
+	}
+	return rc, nil
+}
+
+// newRateLimit builds the per-subject rate limiter; nil when it is off.
+func newRateLimit(c config.RateLimit, reg prometheus.Registerer) (func(http.Handler) http.Handler, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	rl, err := middleware.NewRateLimiter(middleware.RateLimitConfig{PerSecond: c.PerSecond, Burst: c.Burst}, reg)
+	if err != nil {
+		return nil, fmt.Errorf("rate limiter: %w", err)
+	}
+	return rl.Middleware, nil
 }

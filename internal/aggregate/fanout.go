@@ -58,9 +58,8 @@ func fanOut[T any](ctx context.Context, calls []call[T]) []outcome[T] {
 	done := make(chan int, len(calls)) // buffered: no sender ever blocks
 	for i, c := range calls {
 		go func() {
-			start := time.Now()
-			v, err := c.fn(ctx)
-			out[i] = outcome[T]{val: v, err: err, source: sourceOf(c.vendor, err, time.Since(start))}
+			v, src, err := timed(ctx, c.vendor, c.fn)
+			out[i] = outcome[T]{val: v, err: err, source: src}
 			done <- i
 		}()
 	}

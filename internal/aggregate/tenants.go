@@ -2,8 +2,8 @@ package aggregate
 
 import (
 	"context"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/partnerhub/gateway/internal/model"
 )
@@ -54,6 +54,8 @@ func (s *Tenants) List(ctx context.Context, q TenantQuery) (TenantPage, error) {
 	if err != nil {
 		return TenantPage{Sources: []Source{crayonSrc, gdapSrc}}, err
 	}
+	// items may be a cached answer shared with other callers: enrich a copy.
+	items = slices.Clone(items)
 	for i := range items {
 		items[i].GDAP = matchGDAP(items[i], gdap)
 	}
@@ -83,14 +85,9 @@ func (s *Tenants) withGDAP(ctx context.Context, crayon func(context.Context) err
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		start := time.Now()
-		var gerr error
-		gdap, gerr = s.b.GDAPCustomers(ctx)
-		gdapSrc = sourceOf(model.VendorGDAP, gerr, time.Since(start))
+		gdap, gdapSrc, _ = timed(ctx, model.VendorGDAP, s.b.GDAPCustomers)
 	}()
-	start := time.Now()
-	err = crayon(ctx)
-	crayonSrc = sourceOf(model.VendorCrayon, err, time.Since(start))
+	_, crayonSrc, err = timed(ctx, model.VendorCrayon, func(ctx context.Context) (struct{}, error) { return struct{}{}, crayon(ctx) })
 	<-done
 	return crayonSrc, gdapSrc, gdap, err
 }

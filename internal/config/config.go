@@ -104,6 +104,11 @@ type Config struct {
 	// Breaker tunes every vendor's circuit breaker.
 	Breaker upstream.BreakerConfig
 
+	// Cache, Retry and RateLimit are the resilience knobs (resilience.go).
+	Cache     Cache
+	Retry     Retry
+	RateLimit RateLimit
+
 	GDAP     GDAP
 	BokaMera BokaMera
 	Crayon   Crayon
@@ -127,6 +132,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("crayon", c.Crayon.Vendor),
 		slog.Any("dbsync", c.DBSync.Vendor),
 		slog.Any("database", c.Database),
+		slog.Any("cache", c.Cache),
+		slog.Any("retry", c.Retry),
+		slog.Any("rate_limit", c.RateLimit),
 	)
 }
 
@@ -167,6 +175,9 @@ func Load(getenv func(string) string) (Config, error) {
 		Permissions:     l.permissions("GATEWAY_ROLE_PERMISSIONS"),
 		PageTokenKey:    l.secret("GATEWAY_PAGE_TOKEN_KEY", false),
 		Breaker:         l.breaker(),
+		Cache:           l.cache(),
+		Retry:           l.retry(),
+		RateLimit:       l.rateLimit(),
 	}
 	c.GDAP = GDAP{
 		Vendor:    l.vendor("GDAP"),

@@ -21,6 +21,9 @@ func addRoutes(r chi.Router, d Deps) {
 	// and logged under its route pattern.
 	r.Group(func(r chi.Router) {
 		r.Use(middleware.Authenticate(d.Verifier), withTimeout(d.RequestTimeout))
+		if d.RateLimit != nil {
+			r.Use(d.RateLimit) // per caller subject, so after authentication
+		}
 		can := func(perm string) chi.Router { return r.With(middleware.Require(perm)) }
 
 		// Writes go through the Idempotency-Key store after authorization,

@@ -46,6 +46,8 @@ type Deps struct {
 
 	// CustomerViews serves the customer 360 view.
 	CustomerViews *aggregate.CustomerViews
+	// RateLimit limits each authenticated caller on /v1; nil turns it off.
+	RateLimit func(http.Handler) http.Handler
 }
 
 // NewServer builds the router with the whole middleware stack.

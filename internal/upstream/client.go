@@ -176,8 +176,15 @@ func NewTransport(maxConns int) *http.Transport {
 		MaxIdleConnsPerHost:   maxConns,
 		MaxConnsPerHost:       maxConns,
 		IdleConnTimeout:       90 * time.Second,
+		// Bodies are bounded by MaxBodyBytes; headers need their own bound
+		// (the default allows 10 MiB per response).
+		MaxResponseHeaderBytes: MaxHeaderBytes,
 	}
 }
+
+// MaxHeaderBytes bounds the response headers the gateway accepts from a
+// vendor.
+const MaxHeaderBytes = 1 << 20
 
 // Call describes one logical vendor call.
 type Call struct {

@@ -145,3 +145,12 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// Unhealthy reports whether err says the vendor could not answer right now:
+// it is down, overloaded, slow, answered garbage, or was not even called
+// (breaker open, bulkhead full). A definite answer (not found, rejected, a
+// caller's mistake) and a cancelled caller are not. An earlier good answer
+// may stand in for an unhealthy vendor, never for a definite one.
+func Unhealthy(err error) bool {
+	return vendorFault(err) || errors.Is(err, ErrUnavailable)
+}
