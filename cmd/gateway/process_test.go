@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/partnerhub/gateway/internal/store/pgtest"
 )
 
 // asProcessEnv makes the test binary run the real gateway (main) instead of
@@ -22,7 +24,8 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// pgtest stops the throwaway PostgreSQL server it may have started.
+	pgtest.Main(m)
 }
 
 // process is the gateway running as a child process.
