@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/partnerhub/gateway/internal/store/pgtest"
 )
 
@@ -19,13 +21,23 @@ import (
 // another binary.
 const asProcessEnv = "GATEWAY_TEST_AS_PROCESS"
 
+// Otherwise it runs the tests, stops the throwaway PostgreSQL server
+// pgtest may have started, and fails the package when any test left a
+// goroutine behind: a gateway, simulator or client connection that
+// outlives its test.
 func TestMain(m *testing.M) {
 	if os.Getenv(asProcessEnv) == "1" {
 		main()
 		os.Exit(0)
 	}
-	// pgtest stops the throwaway PostgreSQL server it may have started.
-	pgtest.Main(m)
+	code := pgtest.Run(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: goroutines left behind after the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // process is the gateway running as a child process.

@@ -274,7 +274,9 @@ func (c *Client) attempt(parent context.Context, call Call, req *http.Request) e
 			if e.RetryAfter == 0 && (e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable) {
 				e.RetryAfter = RetryAfter(resp.Header, time.Now())
 			}
-			if e.Status == 0 && ctx.Err() != nil {
+			// A body the attempt's deadline cut short fails to decode, but
+			// the vendor was slow, not wrong: report the timeout.
+			if ctx.Err() != nil && (e.Status == 0 || errors.Is(e.Err, ErrMalformed)) {
 				return fail(err)
 			}
 			return err

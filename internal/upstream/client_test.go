@@ -560,3 +560,34 @@ func BenchmarkOpenBreaker(b *testing.B) {
 		}
 	}
 }
+
+// A vendor that sends its headers and then drips the body slower than the
+// attempt's timeout is slow, not malformed: the decode error the cut-off
+// body causes must not hide the timeout, even when the vendor package
+// wraps it with the response's status as vendor packages do.
+func TestBodyCutOffByTimeoutIsATimeout(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, `{"items": [`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	c, _ := newTestClient(t, Config{Timeout: 100 * time.Millisecond})
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	err := c.Do(t.Context(), Call{Op: "probe", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {
+		var v any
+		if err := DecodeJSON(resp.Body, &v); err != nil {
+			return &Error{Status: resp.StatusCode, Err: err}
+		}
+		return nil
+	}})
+	if !errors.Is(err, context.DeadlineExceeded) || SourceStatus(err) != StatusTimeout {
+		t.Fatalf("err = %v (source status %q), want a timeout", err, SourceStatus(err))
+	}
+	if d := Detail(err); d != "no answer within the time budget" {
+		t.Errorf("detail %q", d)
+	}
+}

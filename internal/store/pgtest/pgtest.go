@@ -53,13 +53,18 @@ var (
 
 // Main runs the package's tests and stops the throwaway server, if one
 // was started, before exiting.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has more to check after the tests
+// (such as leaked goroutines): it runs them, stops the throwaway server
+// and returns the exit code.
+func Run(m *testing.M) int {
 	mainCalled = true
 	code := m.Run()
 	if cluster != nil {
 		cluster.stop()
 	}
-	os.Exit(code)
+	return code
 }
 
 // NewDatabase creates an empty database for t and returns its URL. The
