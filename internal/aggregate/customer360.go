@@ -525,6 +525,20 @@ func (s *CustomerViews) sections(ctx context.Context, id identity, v *CustomerVi
 	if len(calls) == 0 {
 		return nil
 	}
+	// Licences and booking records are found by the names and domains the
+	// identifying vendors know; with one of them down, some may be missed.
+	var missing []string
+	for _, src := range id.sources {
+		if src.Status != upstream.StatusOK {
+			missing = append(missing, src.Vendor)
+		}
+	}
+	partial := func(sec *Section) {
+		if len(missing) > 0 && sec.Status == upstream.StatusOK {
+			sec.Detail = "may be incomplete: " + strings.Join(missing, ", ") +
+				" did not answer, so some of the organization's names or e-mail domains are unknown"
+		}
+	}
 	outs := fanOut(ctx, calls)
 	srcs := sourcesOf(outs)
 	// A section fails as a whole: partial items would look complete.
@@ -559,6 +573,7 @@ func (s *CustomerViews) sections(ctx context.Context, id identity, v *CustomerVi
 					}
 				}
 			}
+			partial(&v.Licenses.Section)
 		}
 	}
 	if bookingCalls.to > bookingCalls.from {
@@ -576,6 +591,7 @@ func (s *CustomerViews) sections(ctx context.Context, id identity, v *CustomerVi
 			slices.SortFunc(v.BookingRecords.Items, func(a, b model.BookingCustomer) int {
 				return cmp.Or(cmp.Compare(strings.ToLower(a.Email), strings.ToLower(b.Email)), cmp.Compare(a.ID, b.ID))
 			})
+			partial(&v.BookingRecords.Section)
 		}
 	}
 	return srcs

@@ -14,6 +14,7 @@ import (
 	"github.com/partnerhub/gateway/internal/middleware"
 	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/store"
+	"github.com/partnerhub/gateway/internal/upstream"
 )
 
 // IdempotencyStore remembers write answers by key; the database behind it
@@ -87,7 +88,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 			}
 
 			rec := &teeWriter{ResponseWriter: w}
-			finished := false
+			remember := false
 			// The key's fate is recorded even if the caller has gone: the
 			// vendor may have acted.
 			after := func() (context.Context, context.CancelFunc) {
@@ -96,7 +97,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 			defer func() {
 				// A panic or an answer that certainly did not reach the
 				// vendor frees the key, so a retry runs again.
-				if !finished || rec.status == 0 || forgettable(rec.status) {
+				if !remember {
 					ctx, cancel := after()
 					defer cancel()
 					if err := keys.ReleaseIdempotent(ctx, scope, key); err != nil {
@@ -105,8 +106,8 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 				}
 			}()
 			next.ServeHTTP(rec, r)
-			finished = true
-			if rec.status != 0 && !forgettable(rec.status) {
+			remember = rec.status != 0 && !forgettable(rec.status) && !notApplied(middleware.Err(r.Context()))
+			if remember {
 				// If this fails the claim stays until its lease runs out:
 				// retries see 409 meanwhile, never a second vendor call
 				// within the lease.
@@ -118,6 +119,15 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 			}
 		})
 	}
+}
+
+// notApplied reports vendor errors after which the vendor certainly did
+// not act: it asked the gateway to slow down (429), or it was never called
+// (breaker open, at capacity). Such answers are not remembered either, so
+// the caller's retry with the same key, after Retry-After, runs again.
+func notApplied(err error) bool {
+	var ue *upstream.Error
+	return errors.As(err, &ue) && (ue.Status == http.StatusTooManyRequests || errors.Is(ue, upstream.ErrUnavailable))
 }
 
 // forgettable answers are not remembered: the vendor was not called (503

@@ -63,6 +63,10 @@ func vendorsFailed(vf *aggregate.VendorsFailedError) *problem.Problem {
 		p = problem.New(http.StatusGatewayTimeout, "vendor-timeout", "Gateway Timeout", "no vendor this answer needs answered within the time budget")
 	default:
 		p = problem.New(http.StatusBadGateway, "vendor-error", "Bad Gateway", "every vendor this answer needs failed")
+		// Vendors that asked for a pause (429) say when a retry can work.
+		if ra := vf.RetryAfter(); ra > 0 {
+			p.Header = http.Header{"Retry-After": {retryAfterSeconds(ra)}}
+		}
 	}
 	p.Sources = vf.Sources
 	p.Err = vf
@@ -90,11 +94,17 @@ func vendorError(ue *upstream.Error) *problem.Problem {
 	default:
 		p = problem.New(http.StatusBadGateway, "vendor-error", "Bad Gateway", upstream.Detail(ue))
 		if ue.RetryAfter > 0 {
-			p.Header = http.Header{"Retry-After": {strconv.Itoa(int(ue.RetryAfter.Seconds()))}}
+			p.Header = http.Header{"Retry-After": {retryAfterSeconds(ue.RetryAfter)}}
 		}
 	}
 	p.Err = ue
 	return p
+}
+
+// retryAfterSeconds renders a delay as Retry-After seconds, rounded up so
+// a caller never comes back too early.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
 }
 
 func firstNonEmpty(s ...string) string {

@@ -55,6 +55,14 @@ func SetError(ctx context.Context, err error) {
 	}
 }
 
+// Err is the error SetError recorded for this request, if any.
+func Err(ctx context.Context) error {
+	if e := entryFrom(ctx); e != nil {
+		return e.err
+	}
+	return nil
+}
+
 func setSubject(ctx context.Context, sub string) {
 	if e := entryFrom(ctx); e != nil {
 		e.subject = sub
