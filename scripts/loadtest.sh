@@ -8,6 +8,10 @@
 # process's peak resident memory (VmHWM; the dev simulators share the
 # process, so it is an upper bound for the gateway alone).
 #
+# The read cache is off (GATEWAY_CACHE_TTL=0) so every request fans out to
+# the vendors; a last scenario repeats the healthy one with the default
+# 5 s cache to show the cached path.
+#
 #   scripts/loadtest.sh            # N=2000 requests, C=50 concurrent
 #   N=5000 C=100 scripts/loadtest.sh
 set -euo pipefail
@@ -31,9 +35,10 @@ fault() { # fault <simulator url> <json>
   curl -fsS -X PUT -H 'Content-Type: application/json' -d "$2" "$1/_sim/faults" >/dev/null
 }
 
-scenario() { # scenario <name> <setup function>
-  local name=$1 setup=$2
-  GATEWAY_ADDR=127.0.0.1:$PORT "$work/gateway" -dev >"$work/out" 2>"$work/log" &
+scenario() { # scenario <name> <setup function> [cache ttl]
+  local name=$1 setup=$2 ttl=${3:-0}
+  GATEWAY_ADDR=127.0.0.1:$PORT GATEWAY_CACHE_TTL=$ttl GATEWAY_DATABASE_URL="sqlite:$work/gateway.db" \
+    "$work/gateway" -dev >"$work/out" 2>"$work/log" &
   local pid=$!
   for _ in $(seq 100); do grep -q "curl -s -H" "$work/out" 2>/dev/null && break; sleep 0.1; done
   local token sims
@@ -70,3 +75,4 @@ echo "GET /v1/customers, $N requests, $C concurrent, vendor latency ${LATENCY_MS
 scenario "all vendors healthy" healthy
 scenario "gdap hanging" gdap_hanging
 scenario "crayon breaker open" crayon_breaker_open
+scenario "healthy, 5 s read cache" healthy 5s

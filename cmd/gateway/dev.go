@@ -102,6 +102,16 @@ func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logg
 	if _, _, err := config.ParseDatabaseURL(dbURL); err != nil {
 		return nil, fmt.Errorf("GATEWAY_DATABASE_URL %w", err)
 	}
+	// GATEWAY_CACHE_TTL is honoured too, so load tests can measure the
+	// fan-out itself (0) as well as the cached path.
+	cache := config.DefaultCache
+	if v := getenv("GATEWAY_CACHE_TTL"); v != "" {
+		ttl, err := time.ParseDuration(v)
+		if err != nil || ttl < 0 {
+			return nil, fmt.Errorf("GATEWAY_CACHE_TTL must be a duration such as 5s, or 0 to turn caching off")
+		}
+		cache.TTL = ttl
+	}
 	env.Config = config.Config{
 		Addr:            addr,
 		RequestTimeout:  5 * time.Second,
@@ -113,7 +123,7 @@ func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logg
 		Breaker:         upstream.DefaultBreaker,
 		// Reads are cached as in production; callers are not rate
 		// limited, so a developer's scripts and curl loops just work.
-		Cache: config.DefaultCache,
+		Cache: cache,
 		Retry: config.DefaultRetry,
 		GDAP: config.GDAP{Vendor: vendor(gdapURL + "/api/"), PartnerID: simseed.PartnerTenantID,
 			Token: config.Secret(gdapsim.DefaultToken)},
