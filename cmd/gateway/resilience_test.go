@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -367,7 +368,8 @@ func TestRateLimitZeroIsOff(t *testing.T) {
 }
 
 func TestDevModeCachesButDoesNotRateLimit(t *testing.T) {
-	env, err := startDevEnv(context.Background(), func(string) string { return "127.0.0.1:0" }, slog.New(slog.DiscardHandler))
+	vars := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "dev.db")}
+	env, err := startDevEnv(context.Background(), func(k string) string { return vars[k] }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
