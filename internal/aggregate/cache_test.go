@@ -11,31 +11,14 @@ import (
 
 	"github.com/partnerhub/gateway/internal/auth"
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/readcache"
 )
 
-// testClock is a manual clock, so TTL and stale ages need no sleeping.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newTestReadCache(t *testing.T) (*ReadCache, *testClock) {
+func newTestReadCache(t *testing.T) (*ReadCache, *testclock.Clock) {
 	t.Helper()
-	clk := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	rc, err := NewReadCache(readcache.Config{TTL: time.Second, MaxStale: time.Minute, MaxEntries: 100, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,31 +13,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/testclock"
 )
-
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // limited is a router whose /things/{id} route is rate limited; callers
 // are named by the X-Test-Subject header (authentication is not under
 // test here).
-func limited(t *testing.T, cfg RateLimitConfig) (http.Handler, *RateLimiter, *manualClock) {
+func limited(t *testing.T, cfg RateLimitConfig) (http.Handler, *RateLimiter, *testclock.Clock) {
 	t.Helper()
-	clk := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg.Now = clk.Now
 	rl, err := NewRateLimiter(cfg, prometheus.NewRegistry())
 	if err != nil {

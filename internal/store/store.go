@@ -80,6 +80,18 @@ type SyncJobFilter struct {
 	Limit     int
 }
 
+// Limit applies the contract's 1..1000 range to a filter's Limit: 0 or
+// less means 100.
+func Limit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
 // StoredResponse is a remembered write answer.
 type StoredResponse struct {
 	Status int

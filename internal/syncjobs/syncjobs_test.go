@@ -13,6 +13,7 @@ import (
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/store"
 	"github.com/partnerhub/gateway/internal/syncjobs"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera/bokamerasim"
@@ -30,36 +31,17 @@ const (
 	requester = "user-1"
 )
 
-// clock is a manual clock shared by the service and the BokaMera
-// simulator, so a job's progress is driven by the test, not by sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	svc   *syncjobs.Service
 	store store.Store
 	gdap  *gdapsim.Server
 	boka  *bokamerasim.Server
-	clock *clock
+	clock *testclock.Clock
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, store: newStore(t)}
+	e := &env{clock: testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), store: newStore(t)}
 	var gdapURL, bokaURL string
 	e.gdap, gdapURL = gdapsim.NewTestServer(t, gdapsim.Options{})
 	e.boka, bokaURL = bokamerasim.NewTestServer(t, bokamerasim.Options{SyncStepDuration: stepSize, Now: e.clock.Now})
@@ -128,13 +110,13 @@ func TestAxemaJobFollowsBokaMera(t *testing.T) {
 		t.Fatalf("a pending job has counters or an end: %+v", j)
 	}
 
-	e.clock.Add(stepSize) // BokaMera: Processing
+	e.clock.Advance(stepSize) // BokaMera: Processing
 	got := e.get(t, j.ID)
 	if got.Job.State != store.StateRunning || !got.Complete || got.Sources[0].Status != upstream.StatusOK {
 		t.Fatalf("after one step: %+v", got)
 	}
 
-	e.clock.Add(stepSize) // BokaMera: Completed with counters
+	e.clock.Advance(stepSize) // BokaMera: Completed with counters
 	got = e.get(t, j.ID)
 	found := len(simseed.BookingCustomers)
 	if got.Job.State != store.StateSucceeded || got.Job.UsersFound == nil || *got.Job.UsersFound != found ||
@@ -162,7 +144,7 @@ func TestAxemaFailedJobCarriesTheVendorMessage(t *testing.T) {
 	e := newEnv(t)
 	e.boka.FailNextSync("Axema Vaka credentials are invalid")
 	j := e.startAxema(t).Job
-	e.clock.Add(2 * stepSize)
+	e.clock.Advance(2 * stepSize)
 	got := e.get(t, j.ID).Job
 	if got.State != store.StateFailed || got.LastError != "Axema Vaka credentials are invalid" || got.FinishedAt == nil || got.UsersFound != nil {
 		t.Fatalf("failed job: %+v", got)
@@ -177,7 +159,7 @@ func TestSecondSyncWhileOneRunsIsRefusedWithoutCallingTheVendor(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	first := e.startAxema(t).Job
-	e.clock.Add(stepSize) // running at BokaMera, still pending in the record
+	e.clock.Advance(stepSize) // running at BokaMera, still pending in the record
 	_, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers, CompanyID: strings.ToUpper(simseed.BokaMeraCompanyID)})
 	var ce *syncjobs.ConflictError
 	if !errors.As(err, &ce) || !errors.Is(err, store.ErrSyncRunning) || ce.Active.ID != first.ID {
@@ -191,7 +173,7 @@ func TestSecondSyncWhileOneRunsIsRefusedWithoutCallingTheVendor(t *testing.T) {
 		t.Fatalf("gdap sync while an axema sync runs: %v", err)
 	}
 	// Once BokaMera reports it done, the slot is free again.
-	e.clock.Add(stepSize)
+	e.clock.Advance(stepSize)
 	if got := e.get(t, first.ID).Job; got.State != store.StateSucceeded {
 		t.Fatalf("first job: %+v", got)
 	}
@@ -372,7 +354,7 @@ func TestRefreshFailureReturnsTheRecordedState(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	j := e.startAxema(t).Job
-	e.clock.Add(stepSize)
+	e.clock.Advance(stepSize)
 	e.boka.Faults.Set(simfault.Fault{Status: 503, PathContains: "usersync"})
 	got := e.get(t, j.ID)
 	if got.Job.State != store.StatePending || got.Complete || len(got.Sources) != 1 ||
@@ -396,7 +378,7 @@ func TestListRefreshesSoTheStateFilterSeesCurrentStates(t *testing.T) {
 	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(2 * stepSize)
+	e.clock.Advance(2 * stepSize)
 	page, err := e.svc.List(t.Context(), store.SyncJobFilter{State: store.StateSucceeded, Limit: 10})
 	if err != nil || len(page.Items) != 1 || page.Items[0].ID != j.ID || !page.Complete || len(page.Sources) != 1 {
 		t.Fatalf("succeeded jobs: %+v %v", page, err)
@@ -456,7 +438,7 @@ func TestInterruptedStartStopsBlockingAfterTheStartTimeout(t *testing.T) {
 	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers}); !errors.Is(err, store.ErrSyncRunning) {
 		t.Fatalf("start while the other start may still run: %v", err)
 	}
-	e.clock.Add(3 * time.Minute)
+	e.clock.Advance(3 * time.Minute)
 	e.startAxema(t)
 	got := e.get(t, stuck.ID).Job
 	if got.State != store.StateFailed || !strings.Contains(got.LastError, "interrupted") {

@@ -266,17 +266,6 @@ func (s *Store) SyncJob(ctx context.Context, id string) (store.SyncJob, error) {
 	return j, nil
 }
 
-// limit applies the contract's 1..1000 range to a caller's Limit.
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return 100
-	case n > 1000:
-		return 1000
-	}
-	return n
-}
-
 // where builds a conjunction with numbered placeholders.
 type where struct {
 	conds []string
@@ -310,7 +299,7 @@ func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]stor
 	if f.BeforeSeq > 0 {
 		w.add("seq < ?", f.BeforeSeq)
 	}
-	q := `SELECT ` + syncJobColumns + ` FROM sync_jobs` + w.sql() + fmt.Sprintf(" ORDER BY seq DESC LIMIT %d", limit(f.Limit))
+	q := `SELECT ` + syncJobColumns + ` FROM sync_jobs` + w.sql() + fmt.Sprintf(" ORDER BY seq DESC LIMIT %d", store.Limit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list sync jobs: %w", err)
@@ -467,7 +456,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		w.add("seq > ?", f.AfterSeq)
 	}
 	q := `SELECT seq, id, at, request_id, subject, client_id, operation, target, input, outcome, status, detail
-		FROM audit_events` + w.sql() + fmt.Sprintf(" ORDER BY seq LIMIT %d", limit(f.Limit))
+		FROM audit_events` + w.sql() + fmt.Sprintf(" ORDER BY seq LIMIT %d", store.Limit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list audit events: %w", err)

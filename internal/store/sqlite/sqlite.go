@@ -368,17 +368,6 @@ func (s *Store) SyncJob(ctx context.Context, id string) (store.SyncJob, error) {
 	return j, nil
 }
 
-// limit applies the contract's 1..1000 range to a caller's Limit.
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return 100
-	case n > 1000:
-		return 1000
-	}
-	return n
-}
-
 // ListSyncJobs implements store.Store.
 func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]store.SyncJob, error) {
 	var (
@@ -403,7 +392,7 @@ func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]stor
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY seq DESC LIMIT ?"
-	args = append(args, limit(f.Limit))
+	args = append(args, store.Limit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list sync jobs: %w", err)
@@ -566,7 +555,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY seq LIMIT ?"
-	args = append(args, limit(f.Limit))
+	args = append(args, store.Limit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list audit events: %w", err)

@@ -14,29 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera/bokamerasim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
 )
-
-// clock is a settable clock shared by the client and the simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func newUpstream(t *testing.T) *upstream.Client {
 	t.Helper()
@@ -52,9 +35,9 @@ func newUpstream(t *testing.T) *upstream.Client {
 }
 
 // setup runs a client against a fresh simulator; mod may change the config.
-func setup(t *testing.T, opts bokamerasim.Options, mod func(*Config)) (*Client, *bokamerasim.Server, *clock) {
+func setup(t *testing.T, opts bokamerasim.Options, mod func(*Config)) (*Client, *bokamerasim.Server, *testclock.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC))
 	opts.Now = clk.Now
 	sim, base := bokamerasim.NewTestServer(t, opts)
 	cfg := Config{

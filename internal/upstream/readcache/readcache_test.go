@@ -3,33 +3,15 @@ package readcache
 import (
 	"context"
 	"errors"
-	"sync"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// clock is a manual clock for TTL tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newCache(t *testing.T, cfg Config) (*Cache[string], *clock) {
+func newCache(t *testing.T, cfg Config) (*Cache[string], *testclock.Clock) {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg.Now = clk.Now
 	c, err := New[string](cfg)
 	if err != nil {
