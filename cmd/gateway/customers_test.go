@@ -20,7 +20,7 @@ func TestListCustomersMergesAllVendors(t *testing.T) {
 	gw := startRun(t, nil, sims.Env())
 	token := fetchToken(t, sims.Issuer.URL(), "dev-reader")
 
-	r := do(t, "GET", gw.URL+"/v1/customers?page_size=200", token, nil)
+	r := specDo(t, gw.URL, "GET", "/v1/customers?page_size=200", token)
 	if r.Status != 200 {
 		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
@@ -90,18 +90,18 @@ func TestListCustomersPagesThroughEverything(t *testing.T) {
 	token := fetchToken(t, sims.Issuer.URL(), "dev-reader")
 
 	var all customerList
-	do(t, "GET", gw.URL+"/v1/customers?page_size=200&q=a", token, nil).JSON(t, &all)
+	specDo(t, gw.URL, "GET", "/v1/customers?page_size=200&q=a", token).JSON(t, &all)
 	if len(all.Items) < 10 {
 		t.Fatalf("only %d customers match q=a; the seed should give many", len(all.Items))
 	}
 	var ids []string
-	next := gw.URL + "/v1/customers?page_size=7&q=a"
+	next := "/v1/customers?page_size=7&q=a"
 	for pages := 0; next != ""; pages++ {
 		if pages > 100 {
 			t.Fatal("paging does not end")
 		}
 		var page customerList
-		r := do(t, "GET", next, token, nil)
+		r := specDo(t, gw.URL, "GET", next, token)
 		if r.Status != 200 {
 			t.Fatalf("page %d: status %d %s", pages, r.Status, r.Body)
 		}
@@ -114,7 +114,7 @@ func TestListCustomersPagesThroughEverything(t *testing.T) {
 		}
 		next = ""
 		if page.NextPageToken != "" {
-			next = gw.URL + "/v1/customers?page_size=7&q=a&page_token=" + url.QueryEscape(page.NextPageToken)
+			next = "/v1/customers?page_size=7&q=a&page_token=" + url.QueryEscape(page.NextPageToken)
 		}
 	}
 	if len(ids) != len(all.Items) {
@@ -133,7 +133,7 @@ func TestListCustomersRejectsBadInput(t *testing.T) {
 	token := fetchToken(t, sims.Issuer.URL(), "dev-reader")
 
 	var first customerList
-	do(t, "GET", gw.URL+"/v1/customers?page_size=2", token, nil).JSON(t, &first)
+	specDo(t, gw.URL, "GET", "/v1/customers?page_size=2", token).JSON(t, &first)
 	if first.NextPageToken == "" {
 		t.Fatal("no next_page_token with page_size=2")
 	}
@@ -155,7 +155,7 @@ func TestListCustomersRejectsBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := expectProblem(t, do(t, "GET", gw.URL+"/v1/customers?"+tc.query, token, nil), 400)
+			p := expectProblem(t, specDo(t, gw.URL, "GET", "/v1/customers?"+tc.query, token), 400)
 			if len(p.Errors) == 0 || p.Errors[0].Location != tc.location {
 				t.Fatalf("errors = %+v, want location %s", p.Errors, tc.location)
 			}
@@ -215,7 +215,7 @@ func TestAuthentication(t *testing.T) {
 			if tc.header != "" {
 				hdr = []string{"Authorization", tc.header}
 			}
-			r := do(t, "GET", gw.URL+"/v1/customers", "", nil, hdr...)
+			r := specDo(t, gw.URL, "GET", "/v1/customers", "", hdr...)
 			expectProblem(t, r, 401)
 			if ch := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") {
 				t.Fatalf("WWW-Authenticate = %q", ch)
@@ -223,7 +223,7 @@ func TestAuthentication(t *testing.T) {
 		})
 	}
 	t.Run("no role", func(t *testing.T) {
-		r := do(t, "GET", gw.URL+"/v1/customers", sign(claims(map[string]any{"roles": []string{"guest"}})), nil)
+		r := specDo(t, gw.URL, "GET", "/v1/customers", sign(claims(map[string]any{"roles": []string{"guest"}})))
 		p := expectProblem(t, r, 403)
 		if !strings.Contains(p.Detail, "customers:read") {
 			t.Fatalf("403 does not name the permission: %q", p.Detail)
@@ -231,7 +231,7 @@ func TestAuthentication(t *testing.T) {
 	})
 	t.Run("token never logged", func(t *testing.T) {
 		tok := fetchToken(t, iss, "dev-reader")
-		do(t, "GET", gw.URL+"/v1/customers", tok, nil)
+		specDo(t, gw.URL, "GET", "/v1/customers", tok)
 		if strings.Contains(gw.Stderr.String(), tok) || strings.Contains(gw.Stderr.String(), "dev-reader-secret") {
 			t.Fatal("a token or secret reached the log")
 		}
@@ -251,7 +251,7 @@ func TestOneVendorFailingGivesPartialAnswer(t *testing.T) {
 			sims.Crayon.Faults.Set(fault)
 
 			start := time.Now()
-			r := do(t, "GET", gw.URL+"/v1/customers?page_size=200", token, nil)
+			r := specDo(t, gw.URL, "GET", "/v1/customers?page_size=200", token)
 			elapsed := time.Since(start)
 			if r.Status != 200 {
 				t.Fatalf("status %d: %s", r.Status, r.Body)
@@ -286,11 +286,11 @@ func TestBreakerOpensAndSkipsVendor(t *testing.T) {
 	sims.GDAP.Faults.Set(simfault.Fault{Status: 503})
 
 	for i := 0; i < 3; i++ {
-		do(t, "GET", gw.URL+"/v1/customers", token, nil)
+		specDo(t, gw.URL, "GET", "/v1/customers", token)
 	}
 	before := sims.GDAP.Faults.TotalCalls()
 	var list customerList
-	r := do(t, "GET", gw.URL+"/v1/customers", token, nil)
+	r := specDo(t, gw.URL, "GET", "/v1/customers", token)
 	r.JSON(t, &list)
 	if st, _ := list.source("gdap"); r.Status != 200 || st != "unavailable" {
 		t.Fatalf("after 3 failures: status %d, gdap source %q, want 200 and unavailable", r.Status, st)
@@ -318,7 +318,7 @@ func TestAllVendorsFailing(t *testing.T) {
 			sims.GDAP.Faults.Set(tc.fault)
 			sims.Crayon.Faults.Set(tc.fault)
 			sims.BokaMera.Faults.Set(tc.fault)
-			expectProblem(t, do(t, "GET", gw.URL+"/v1/customers", token, nil), tc.status)
+			expectProblem(t, specDo(t, gw.URL, "GET", "/v1/customers", token), tc.status)
 		})
 	}
 	t.Run("open breakers give 503 with Retry-After", func(t *testing.T) {
@@ -329,9 +329,9 @@ func TestAllVendorsFailing(t *testing.T) {
 			s.Set(simfault.Fault{Status: 500})
 		}
 		for i := 0; i < 2; i++ {
-			do(t, "GET", gw.URL+"/v1/customers", token, nil)
+			specDo(t, gw.URL, "GET", "/v1/customers", token)
 		}
-		r := do(t, "GET", gw.URL+"/v1/customers", token, nil)
+		r := specDo(t, gw.URL, "GET", "/v1/customers", token)
 		expectProblem(t, r, 503)
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatal("503 without Retry-After")

@@ -159,7 +159,7 @@ func syncError(err error, res syncjobs.Result) error {
 	case errors.As(err, &ce):
 		detail := "a sync of this kind is already active for this company; wait for it to finish"
 		if ce.Active.ID != "" {
-			detail = fmt.Sprintf("a %s sync for this company is already %s: %s", ce.Active.Kind, ce.Active.State, syncJobPath(ce.Active.ID))
+			detail = fmt.Sprintf("a sync of kind %s for this company is already %s: %s", ce.Active.Kind, ce.Active.State, syncJobPath(ce.Active.ID))
 		}
 		p := problem.New(http.StatusConflict, "sync-running", "Conflict", detail)
 		p.Err = err
