@@ -342,16 +342,28 @@ func (s *Service) create(ctx context.Context, j store.SyncJob) (store.SyncJob, e
 
 // activeJob finds the pending or running job of kind for company.
 func (s *Service) activeJob(ctx context.Context, kind, company string) (store.SyncJob, bool, error) {
-	for _, state := range []string{store.StatePending, store.StateRunning} {
-		jobs, err := s.cfg.Store.ListSyncJobs(ctx, store.SyncJobFilter{Kind: kind, CompanyID: company, State: state, Limit: 1})
-		if err != nil {
-			return store.SyncJob{}, false, err
-		}
-		if len(jobs) > 0 {
-			return jobs[0], true, nil
-		}
+	jobs, err := s.activeJobs(ctx, kind, company, 1)
+	if err != nil || len(jobs) == 0 {
+		return store.SyncJob{}, false, err
 	}
-	return store.SyncJob{}, false, nil
+	return jobs[0], true, nil
+}
+
+// activeJobs lists up to limit pending, then running, jobs of kind for
+// company ("" matches every company).
+func (s *Service) activeJobs(ctx context.Context, kind, company string, limit int) ([]store.SyncJob, error) {
+	var out []store.SyncJob
+	for _, state := range []string{store.StatePending, store.StateRunning} {
+		if len(out) >= limit {
+			break
+		}
+		jobs, err := s.cfg.Store.ListSyncJobs(ctx, store.SyncJobFilter{Kind: kind, CompanyID: company, State: state, Limit: limit - len(out)})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, jobs...)
+	}
+	return out, nil
 }
 
 // interrupted: pending with no vendor answer recorded for longer than any
@@ -397,17 +409,10 @@ func (s *Service) List(ctx context.Context, f store.SyncJobFilter) (Page, error)
 	f.CompanyID = strings.ToLower(f.CompanyID)
 	var active []store.SyncJob
 	if f.Kind == "" || f.Kind == store.KindAxemaUsers {
-		for _, state := range []string{store.StatePending, store.StateRunning} {
-			jobs, err := s.cfg.Store.ListSyncJobs(ctx, store.SyncJobFilter{
-				Kind: store.KindAxemaUsers, CompanyID: f.CompanyID, State: state, Limit: s.cfg.MaxRefresh})
-			if err != nil {
-				return Page{}, fmt.Errorf("%w: listing active jobs: %w", ErrStore, err)
-			}
-			active = append(active, jobs...)
+		var err error
+		if active, err = s.activeJobs(ctx, store.KindAxemaUsers, f.CompanyID, s.cfg.MaxRefresh); err != nil {
+			return Page{}, fmt.Errorf("%w: listing active jobs: %w", ErrStore, err)
 		}
-	}
-	if len(active) > s.cfg.MaxRefresh {
-		active = active[:s.cfg.MaxRefresh]
 	}
 	sources, complete, err := s.refresh(ctx, active)
 	if err != nil {

@@ -105,7 +105,8 @@ func TestNoStaleWhenMaxStaleIsZero(t *testing.T) {
 	}
 }
 
-// waitForWaiters blocks until n callers have joined the load of key.
+// waitForWaiters blocks until the load of key runs and n callers have
+// joined it (n = 0: the load has started).
 func waitForWaiters(t *testing.T, c *Cache[string], key string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Second)
@@ -208,15 +209,7 @@ func TestWaiterDeadlineServesStale(t *testing.T) {
 			return "", errVendor
 		})
 	}()
-	for {
-		c.mu.Lock()
-		started := c.calls["k"] != nil
-		c.mu.Unlock()
-		if started {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitForWaiters(t, c, "k", 0) // the load has started
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	r, err := c.Get(ctx, "k", (&loader{value: "unused"}).load)
@@ -281,15 +274,7 @@ func TestLoadPanicReleasesWaiters(t *testing.T) {
 			panic("boom")
 		})
 	}()
-	for {
-		c.mu.Lock()
-		started := c.calls["k"] != nil
-		c.mu.Unlock()
-		if started {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitForWaiters(t, c, "k", 0) // the load has started
 	errc := make(chan error, 1)
 	go func() {
 		_, err := c.Get(t.Context(), "k", (&loader{value: "unused"}).load)
