@@ -3,10 +3,8 @@ package handlers
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/partnerhub/gateway/internal/pagetoken"
-	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/store"
 )
 
@@ -54,7 +52,7 @@ func handleListAuditEvents(events AuditStore, tokens *pagetoken.Codec) http.Hand
 		f.Limit++ // one more tells whether there is a next page
 		items, err := events.ListAudit(r.Context(), f)
 		if err != nil {
-			return storeReadFailed(err)
+			return storeUnavailable("the gateway's database is unavailable; retry later", err)
 		}
 		resp := response{Items: items}
 		if len(items) > size {
@@ -66,25 +64,4 @@ func handleListAuditEvents(events AuditStore, tokens *pagetoken.Codec) http.Hand
 		}
 		return respond(w, http.StatusOK, resp)
 	})
-}
-
-// storeReadFailed is the answer when a read the store serves fails.
-func storeReadFailed(err error) *problem.Problem {
-	p := problem.Unavailable("the gateway's database is unavailable; retry later", 5*time.Second)
-	p.Err = err
-	return p
-}
-
-// time reads an optional RFC 3339 date-time.
-func (q *query) time(name string) time.Time {
-	v := q.values.Get(name)
-	if v == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		q.fail(name, "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
-		return time.Time{}
-	}
-	return t.UTC()
 }

@@ -72,7 +72,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 				return
 			case err != nil:
 				log.Error("idempotency key could not be claimed; write refused", "request_id", middleware.RequestID(r.Context()), "error", err.Error())
-				fail(storeUnavailable(err))
+				fail(writeNotRecorded(err))
 				return
 			case replay != nil:
 				h := w.Header()

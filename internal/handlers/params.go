@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/partnerhub/gateway/internal/problem"
 )
@@ -69,6 +70,20 @@ func (q *query) intRange(name string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+// time reads an optional RFC 3339 date-time.
+func (q *query) time(name string) time.Time {
+	v := q.values.Get(name)
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		q.fail(name, "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 // err is the 400 problem, or nil when every parameter was fine.

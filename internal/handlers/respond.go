@@ -101,6 +101,16 @@ func vendorError(ue *upstream.Error) *problem.Problem {
 	return p
 }
 
+// storeUnavailable is the answer when the gateway's own database fails.
+// detail says what the caller lost; for writes, that nothing reached a
+// vendor, so a retry is safe.
+func storeUnavailable(detail string, err error) *problem.Problem {
+	p := problem.New(http.StatusServiceUnavailable, "store-unavailable", "Service Unavailable", detail)
+	p.Header = http.Header{"Retry-After": {retryAfterSeconds(5 * time.Second)}}
+	p.Err = err
+	return p
+}
+
 // retryAfterSeconds renders a delay as Retry-After seconds, rounded up so
 // a caller never comes back too early.
 func retryAfterSeconds(d time.Duration) string {

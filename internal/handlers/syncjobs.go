@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/auth"
@@ -167,11 +166,7 @@ func syncError(err error, res syncjobs.Result) error {
 	case errors.Is(err, syncjobs.ErrNotFound):
 		return problem.NotFound("no sync job with this id")
 	case errors.Is(err, syncjobs.ErrStore):
-		p := problem.New(http.StatusServiceUnavailable, "store-unavailable", "Service Unavailable",
-			"the job store is unavailable; nothing was sent to a vendor; retry later")
-		p.Header = http.Header{"Retry-After": {fmt.Sprint(int((5 * time.Second).Seconds()))}}
-		p.Err = err
-		return p
+		return storeUnavailable("the job store is unavailable; nothing was sent to a vendor; retry later", err)
 	}
 	p := toProblem(err)
 	if res.Job.ID != "" {

@@ -67,7 +67,7 @@ func (w writeLog) begin(r *http.Request, op, target string, input any) (*pending
 	defer cancel()
 	if err := w.store.AppendAudit(ctx, pw.event); err != nil {
 		w.logError(r, "audit record could not be written; write refused", err, "operation", op)
-		return nil, storeUnavailable(err)
+		return nil, writeNotRecorded(err)
 	}
 	return pw, nil
 }
@@ -116,12 +116,10 @@ func (w writeLog) logError(r *http.Request, msg string, err error, attrs ...any)
 	w.l.Log(r.Context(), slog.LevelError, msg, args...)
 }
 
-// storeUnavailable is the answer when the gateway's own database fails: the
-// write was not sent to any vendor, so retrying is safe.
-func storeUnavailable(err error) *problem.Problem {
-	p := problem.Unavailable("the gateway could not record this write in its database, so it was not sent to the vendor; retry later", 5*time.Second)
-	p.Err = err
-	return p
+// writeNotRecorded is the answer when a write's record (audit event or
+// idempotency key) cannot be stored: the write never reached a vendor.
+func writeNotRecorded(err error) *problem.Problem {
+	return storeUnavailable("the gateway could not record this write in its database, so it was not sent to the vendor; retry later", err)
 }
 
 // newID is a random 128-bit id in hex.
