@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/gateway/internal/config"
+	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/store"
 	"github.com/partnerhub/gateway/internal/store/pgtest"
 	"github.com/partnerhub/gateway/internal/store/postgres"
@@ -23,8 +24,8 @@ func TestOpenStoreEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatalf("openStore: %v", err)
 	}
-	if _, err := s.CreateSyncJob(t.Context(), store.SyncJob{ID: "j", Kind: store.KindAxemaUsers, CompanyID: "c",
-		State: store.StateRunning, RequestedBy: "a", CreatedAt: time.Now()}); err != nil {
+	if _, err := s.CreateSyncJob(t.Context(), store.SyncJob{ID: "j", Kind: model.SyncKindAxemaUsers, CompanyID: "c",
+		State: model.SyncRunning, RequestedBy: "a", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.(*sqlite.Store); !ok {

@@ -22,8 +22,8 @@ var auditedOperations = []string{opAddAgreement, opRegisterLicense, opUnregister
 // listAuditEvents): the trail of writes, oldest first, from the store.
 func handleListAuditEvents(events AuditStore, tokens *pagetoken.Codec) http.Handler {
 	type response struct {
-		Items         []store.AuditEvent `json:"items"`
-		NextPageToken string             `json:"next_page_token,omitempty"`
+		Items         []auditEvent `json:"items"`
+		NextPageToken string       `json:"next_page_token,omitempty"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := newQuery(r, "from", "to", "subject", "operation", "page_size", "page_token")
@@ -54,14 +54,12 @@ func handleListAuditEvents(events AuditStore, tokens *pagetoken.Codec) http.Hand
 		if err != nil {
 			return storeUnavailable("the gateway's database is unavailable; retry later", err)
 		}
-		resp := response{Items: items}
+		var resp response
 		if len(items) > size {
-			resp.Items = items[:size]
+			items = items[:size]
 			resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: int(items[size-1].Seq), Query: fingerprint})
 		}
-		if resp.Items == nil {
-			resp.Items = []store.AuditEvent{}
-		}
+		resp.Items = mapSlice(items, newAuditEvent)
 		return respond(w, http.StatusOK, resp)
 	})
 }

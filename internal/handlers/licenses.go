@@ -132,7 +132,7 @@ func handleRegisterLicense(lm LicenseManager, wl writeLog) http.Handler {
 		if err := joinBadRequests(newQuery(r).err(), badNames(licenseName("body.company", req.Company, true), licenseName("body.user", req.User, true))); err != nil {
 			return err
 		}
-		pw, err := wl.begin(r, "licenses.register", req.Company+"/"+req.User, req)
+		pw, err := wl.begin(r, opRegisterLicense, req.Company+"/"+req.User, req)
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func handleUnregisterLicense(lm LicenseManager, wl writeLog) http.Handler {
 		if err != nil {
 			return err
 		}
-		pw, err := wl.begin(r, "licenses.unregister", company+"/"+user, map[string]string{"company": company, "user": user})
+		pw, err := wl.begin(r, opUnregisterLicense, company+"/"+user, map[string]string{"company": company, "user": user})
 		if err != nil {
 			return err
 		}

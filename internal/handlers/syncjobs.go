@@ -24,7 +24,7 @@ type SyncJobs interface {
 
 // syncJobResponse is one job with the vendor calls behind the answer.
 type syncJobResponse struct {
-	store.SyncJob
+	syncJob
 	Sources  []aggregate.Source `json:"sources"`
 	Complete bool               `json:"complete"`
 }
@@ -51,30 +51,42 @@ func handleStartSyncJob(svc SyncJobs, wl writeLog) http.Handler {
 		// The audit record is written once the job is recorded and before
 		// the vendor is called; refusals before that (bad input, conflict,
 		// store down) never reach a vendor and are in the access log.
-		var pw *pendingWrite
 		res, err := svc.Start(r.Context(), syncjobs.StartRequest{
 			Kind: req.Kind, CompanyID: req.CompanyID, NotifyEmail: req.NotifyEmail,
 			RequestedBy: p.Subject, ClientID: p.ClientID,
-			BeforeVendor: func(j store.SyncJob) error {
-				var err error
-				pw, err = wl.begin(r, opStartSync, "sync-job/"+j.ID, map[string]string{
-					"kind": j.Kind, "company_id": j.CompanyID, "notify_email": j.NotifyEmail})
-				return err
-			},
+			Audit: syncAuditor{wl: wl, r: r},
 		})
 		var ve *syncjobs.ValidationError
 		if errors.As(err, &ve) {
 			return syncValidation(ve)
 		}
-		if pw != nil && len(res.Sources) > 0 {
-			pw.done(res.Sources[0], http.StatusAccepted, err)
-		}
 		if err != nil {
 			return syncError(err, res)
 		}
 		w.Header().Set("Location", syncJobPath(res.Job.ID))
-		return respond(w, http.StatusAccepted, syncJobResponse{SyncJob: res.Job, Sources: res.Sources, Complete: res.Complete})
+		return respond(w, http.StatusAccepted, syncJobResponse{syncJob: newSyncJob(res.Job), Sources: res.Sources, Complete: res.Complete})
 	})
+}
+
+// syncAuditor records a sync start in the request's audit trail.
+type syncAuditor struct {
+	wl writeLog
+	r  *http.Request
+}
+
+func (a syncAuditor) Begin(_ context.Context, j store.SyncJob) (syncjobs.AuditRecord, error) {
+	pw, err := a.wl.begin(a.r, opStartSync, "sync-job/"+j.ID, map[string]string{
+		"kind": j.Kind, "company_id": j.CompanyID, "notify_email": j.NotifyEmail})
+	if err != nil {
+		return nil, err
+	}
+	return syncAuditRecord{pw}, nil
+}
+
+type syncAuditRecord struct{ pw *pendingWrite }
+
+func (a syncAuditRecord) Finish(src aggregate.Source, err error) {
+	a.pw.done(src, http.StatusAccepted, err)
 }
 
 // handleGetSyncJob serves GET /v1/sync-jobs/{id} (operationId getSyncJob).
@@ -93,7 +105,7 @@ func handleGetSyncJob(svc SyncJobs) http.Handler {
 		if err != nil {
 			return syncError(err, res)
 		}
-		return respond(w, http.StatusOK, syncJobResponse{SyncJob: res.Job, Sources: res.Sources, Complete: res.Complete})
+		return respond(w, http.StatusOK, syncJobResponse{syncJob: newSyncJob(res.Job), Sources: res.Sources, Complete: res.Complete})
 	})
 }
 
@@ -101,7 +113,7 @@ func handleGetSyncJob(svc SyncJobs) http.Handler {
 // newest first, paged by a cursor on the job sequence.
 func handleListSyncJobs(svc SyncJobs, tokens *pagetoken.Codec) http.Handler {
 	type response struct {
-		Items         []store.SyncJob    `json:"items"`
+		Items         []syncJob          `json:"items"`
 		NextPageToken string             `json:"next_page_token,omitempty"`
 		Sources       []aggregate.Source `json:"sources"`
 		Complete      bool               `json:"complete"`
@@ -132,7 +144,7 @@ func handleListSyncJobs(svc SyncJobs, tokens *pagetoken.Codec) http.Handler {
 		if err != nil {
 			return syncError(err, syncjobs.Result{})
 		}
-		resp := response{Items: page.Items, Sources: page.Sources, Complete: page.Complete}
+		resp := response{Items: mapSlice(page.Items, newSyncJob), Sources: page.Sources, Complete: page.Complete}
 		if page.More && len(page.Items) > 0 {
 			last := page.Items[len(page.Items)-1]
 			resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: int(last.Seq), Query: fingerprint})

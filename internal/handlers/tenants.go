@@ -217,7 +217,7 @@ func handleAddAgreement(store AgreementStore, w writeLog) http.Handler {
 		if err := joinBadRequests(idErr, newQuery(r).err(), err); err != nil {
 			return err
 		}
-		pw, err := w.begin(r, "agreements.add", "tenant/"+id, a)
+		pw, err := w.begin(r, opAddAgreement, "tenant/"+id, a)
 		if err != nil {
 			return err
 		}

@@ -164,7 +164,16 @@ type Role struct {
 	Description string `json:"description,omitempty"`
 }
 
-// Sync job states, one model over BokaMera's 0..3 and GDAP's fire-and-forget.
+// Sync job kinds: what a sync job synchronizes.
+const (
+	// SyncKindGDAPCustomers: GDAP's partner customer sync (result by e-mail).
+	SyncKindGDAPCustomers = "gdap-customers"
+	// SyncKindAxemaUsers: BokaMera's Axema Vaka user sync.
+	SyncKindAxemaUsers = "axema-users"
+)
+
+// Sync job states, one model over BokaMera's 0..3 and GDAP's fire-and-forget:
+// the states of the gateway's own job records and of the vendors' jobs alike.
 const (
 	SyncPending   = "pending"
 	SyncRunning   = "running"

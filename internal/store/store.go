@@ -16,6 +16,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/partnerhub/gateway/internal/model"
 )
 
 var (
@@ -32,41 +34,30 @@ var (
 	ErrKeyMismatch = errors.New("store: the idempotency key was used for a different request")
 )
 
-// Sync job kinds and states.
-const (
-	KindGDAPCustomers = "gdap-customers"
-	KindAxemaUsers    = "axema-users"
-
-	StatePending   = "pending"   // recorded, vendor not yet confirmed
-	StateRunning   = "running"   // the vendor is working on it
-	StateSucceeded = "succeeded" // the vendor reported success
-	StateFailed    = "failed"    // the vendor reported failure, or refused the start
-	StateAccepted  = "accepted"  // the vendor took it and never reports back (GDAP)
-)
-
 // Active reports whether a job in this state blocks another sync of the
-// same kind for the same company.
-func Active(state string) bool { return state == StatePending || state == StateRunning }
+// same kind for the same company. Kinds and states are model.SyncKind* and
+// model.Sync*.
+func Active(state string) bool { return state == model.SyncPending || state == model.SyncRunning }
 
 // SyncJob is the gateway's record of one sync job.
 type SyncJob struct {
-	ID          string     `json:"id"`
-	Kind        string     `json:"kind"`
-	CompanyID   string     `json:"company_id"`
-	State       string     `json:"state"`
-	VendorJobID string     `json:"vendor_job_id,omitempty"`
-	NotifyEmail string     `json:"notify_email,omitempty"`
-	RequestedBy string     `json:"requested_by"`
-	ClientID    string     `json:"client_id,omitempty"`
-	UsersFound  *int       `json:"users_found,omitempty"`
-	Created     *int       `json:"users_created,omitempty"`
-	Updated     *int       `json:"users_updated,omitempty"`
-	LastError   string     `json:"last_error,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	ID          string
+	Kind        string
+	CompanyID   string
+	State       string
+	VendorJobID string
+	NotifyEmail string
+	RequestedBy string
+	ClientID    string
+	UsersFound  *int
+	Created     *int
+	Updated     *int
+	LastError   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	FinishedAt  *time.Time
 	// Seq orders jobs (newest first) and is the paging cursor.
-	Seq int64 `json:"-"`
+	Seq int64
 }
 
 // SyncJobFilter selects jobs; zero fields match everything. Jobs come
@@ -103,19 +94,19 @@ type StoredResponse struct {
 // (Outcome "pending") and finished afterwards, so no vendor write ever
 // happens without its record.
 type AuditEvent struct {
-	ID        string          `json:"id"`
-	Time      time.Time       `json:"time"`
-	RequestID string          `json:"request_id"`
-	Subject   string          `json:"subject"`
-	ClientID  string          `json:"client_id,omitempty"`
-	Operation string          `json:"operation"` // e.g. "licenses.register"
-	Target    string          `json:"target,omitempty"`
-	Input     json.RawMessage `json:"input,omitempty"` // normalized, no secrets
-	Outcome   string          `json:"outcome"`         // pending | succeeded | failed | unknown
-	Status    int             `json:"status,omitempty"`
-	Detail    string          `json:"detail,omitempty"`
+	ID        string
+	Time      time.Time
+	RequestID string
+	Subject   string
+	ClientID  string
+	Operation string // e.g. "licenses.register"
+	Target    string
+	Input     json.RawMessage // normalized, no secrets
+	Outcome   string          // pending | succeeded | failed | unknown
+	Status    int
+	Detail    string
 	// Seq orders events (oldest first) and is the paging cursor.
-	Seq int64 `json:"-"`
+	Seq int64
 }
 
 // Audit outcomes.

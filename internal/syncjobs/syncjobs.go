@@ -29,10 +29,10 @@ import (
 
 // Kinds are the sync kinds the gateway can start, in the order error
 // messages list them.
-var Kinds = []string{store.KindGDAPCustomers, store.KindAxemaUsers}
+var Kinds = []string{model.SyncKindGDAPCustomers, model.SyncKindAxemaUsers}
 
 // States are every state a job can be in.
-var States = []string{store.StatePending, store.StateRunning, store.StateSucceeded, store.StateFailed, store.StateAccepted}
+var States = []string{model.SyncPending, model.SyncRunning, model.SyncSucceeded, model.SyncFailed, model.SyncAccepted}
 
 // GDAP is the part of the GDAP client the service needs.
 type GDAP interface {
@@ -155,10 +155,24 @@ type StartRequest struct {
 	NotifyEmail string // gdap-customers only: where GDAP mails the result
 	RequestedBy string
 	ClientID    string
-	// BeforeVendor, when set, runs after the job is recorded and before the
-	// vendor is called (the audit trail's record). An error stops the
-	// start: the job is marked failed and the vendor is never called.
-	BeforeVendor func(store.SyncJob) error
+	// Audit, when set, records the start in the audit trail: after the job
+	// is recorded and before the vendor is called, then with the vendor's
+	// outcome.
+	Audit Auditor
+}
+
+// Auditor records a write in the audit trail before the vendor is called,
+// so no vendor write happens without its record.
+type Auditor interface {
+	// Begin records that job is about to be sent to its vendor. An error
+	// stops the start: the job is marked failed and no vendor is called.
+	Begin(ctx context.Context, job store.SyncJob) (AuditRecord, error)
+}
+
+// AuditRecord is a begun audit record awaiting the vendor's outcome.
+type AuditRecord interface {
+	// Finish records what the vendor said (err nil: it accepted the job).
+	Finish(src aggregate.Source, err error)
 }
 
 // Result is a job with the vendor calls that produced the answer.
@@ -192,7 +206,7 @@ func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 	company := strings.ToLower(strings.TrimSpace(req.CompanyID))
 	email := strings.TrimSpace(req.NotifyEmail)
 	switch req.Kind {
-	case store.KindGDAPCustomers:
+	case model.SyncKindGDAPCustomers:
 		// GDAP syncs the whole partner; a company other than the partner
 		// would be silently ignored by the vendor, so it is refused.
 		if company != "" && company != s.cfg.PartnerID {
@@ -205,7 +219,7 @@ func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 		case len(email) > maxEmailLen || !gdap.ValidEmail(email):
 			fail("notify_email", "must be one plain e-mail address (no display name), at most 254 characters")
 		}
-	case store.KindAxemaUsers:
+	case model.SyncKindAxemaUsers:
 		switch {
 		case company == "" && s.cfg.BokaMeraCompanyID == "":
 			fail("company_id", "is required: no default BokaMera company is configured")
@@ -227,7 +241,7 @@ func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 	}
 	now := s.now()
 	return store.SyncJob{
-		ID: newID(), Kind: req.Kind, CompanyID: company, State: store.StatePending,
+		ID: newID(), Kind: req.Kind, CompanyID: company, State: model.SyncPending,
 		NotifyEmail: email, RequestedBy: clip(req.RequestedBy, 200), ClientID: clip(req.ClientID, 200),
 		CreatedAt: now, UpdatedAt: now,
 	}, nil
@@ -247,10 +261,11 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Result, error) {
 	if j, err = s.create(ctx, j); err != nil {
 		return Result{}, err
 	}
-	if req.BeforeVendor != nil {
-		if err := req.BeforeVendor(j); err != nil {
+	var audit AuditRecord
+	if req.Audit != nil {
+		if audit, err = req.Audit.Begin(ctx, j); err != nil {
 			now := s.now()
-			j.State, j.LastError, j.UpdatedAt, j.FinishedAt = store.StateFailed, "not sent to the vendor: "+err.Error(), now, &now
+			j.State, j.LastError, j.UpdatedAt, j.FinishedAt = model.SyncFailed, "not sent to the vendor: "+err.Error(), now, &now
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			if uerr := s.cfg.Store.UpdateSyncJob(uctx, j); uerr != nil {
@@ -265,23 +280,26 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Result, error) {
 		vendor model.AxemaSyncJob
 	)
 	switch j.Kind {
-	case store.KindGDAPCustomers:
+	case model.SyncKindGDAPCustomers:
 		_, src, err = aggregate.One(ctx, model.VendorGDAP, func(ctx context.Context) (string, error) {
 			return s.cfg.GDAP.SynchronizePartnerCustomers(ctx, j.NotifyEmail)
 		})
-	case store.KindAxemaUsers:
+	case model.SyncKindAxemaUsers:
 		vendor, src, err = aggregate.One(ctx, model.VendorBokaMera, func(ctx context.Context) (model.AxemaSyncJob, error) {
 			return s.cfg.BokaMera.StartUserSync(ctx, j.CompanyID)
 		})
+	}
+	if audit != nil {
+		audit.Finish(src, err)
 	}
 	now := s.now()
 	j.UpdatedAt = now
 	switch {
 	case err != nil:
-		j.State, j.LastError, j.FinishedAt = store.StateFailed, startFailure(err), &now
-	case j.Kind == store.KindGDAPCustomers:
+		j.State, j.LastError, j.FinishedAt = model.SyncFailed, startFailure(err), &now
+	case j.Kind == model.SyncKindGDAPCustomers:
 		// GDAP never reports back: accepted is as far as anyone can see.
-		j.State = store.StateAccepted
+		j.State = model.SyncAccepted
 	default:
 		j.VendorJobID = vendor.VendorJobID
 		applyAxema(&j, vendor, now)
@@ -353,7 +371,7 @@ func (s *Service) activeJob(ctx context.Context, kind, company string) (store.Sy
 // company ("" matches every company).
 func (s *Service) activeJobs(ctx context.Context, kind, company string, limit int) ([]store.SyncJob, error) {
 	var out []store.SyncJob
-	for _, state := range []string{store.StatePending, store.StateRunning} {
+	for _, state := range []string{model.SyncPending, model.SyncRunning} {
 		if len(out) >= limit {
 			break
 		}
@@ -369,13 +387,13 @@ func (s *Service) activeJobs(ctx context.Context, kind, company string, limit in
 // interrupted: pending with no vendor answer recorded for longer than any
 // start can take.
 func (s *Service) interrupted(j store.SyncJob) bool {
-	return j.State == store.StatePending && j.VendorJobID == "" && s.now().Sub(j.CreatedAt) > s.cfg.StartTimeout
+	return j.State == model.SyncPending && j.VendorJobID == "" && s.now().Sub(j.CreatedAt) > s.cfg.StartTimeout
 }
 
 // giveUp marks an interrupted start failed so it stops blocking the slot.
 func (s *Service) giveUp(ctx context.Context, j *store.SyncJob) error {
 	now := s.now()
-	j.State, j.UpdatedAt, j.FinishedAt = store.StateFailed, now, &now
+	j.State, j.UpdatedAt, j.FinishedAt = model.SyncFailed, now, &now
 	j.LastError = "the start was interrupted before the vendor's answer was recorded; the vendor may have started the sync"
 	if err := s.cfg.Store.UpdateSyncJob(ctx, *j); err != nil {
 		return fmt.Errorf("%w: giving up an interrupted job: %w", ErrStore, err)
@@ -408,9 +426,9 @@ func (s *Service) Get(ctx context.Context, id string) (Result, error) {
 func (s *Service) List(ctx context.Context, f store.SyncJobFilter) (Page, error) {
 	f.CompanyID = strings.ToLower(f.CompanyID)
 	var active []store.SyncJob
-	if f.Kind == "" || f.Kind == store.KindAxemaUsers {
+	if f.Kind == "" || f.Kind == model.SyncKindAxemaUsers {
 		var err error
-		if active, err = s.activeJobs(ctx, store.KindAxemaUsers, f.CompanyID, s.cfg.MaxRefresh); err != nil {
+		if active, err = s.activeJobs(ctx, model.SyncKindAxemaUsers, f.CompanyID, s.cfg.MaxRefresh); err != nil {
 			return Page{}, fmt.Errorf("%w: listing active jobs: %w", ErrStore, err)
 		}
 	}
@@ -449,7 +467,7 @@ func (s *Service) refresh(ctx context.Context, jobs []store.SyncJob) ([]aggregat
 			if err := s.giveUp(ctx, j); err != nil {
 				return nil, false, err
 			}
-		case j.Kind == store.KindAxemaUsers && j.VendorJobID != "":
+		case j.Kind == model.SyncKindAxemaUsers && j.VendorJobID != "":
 			idx = append(idx, i)
 		}
 	}
@@ -484,7 +502,7 @@ func (s *Service) refresh(ctx context.Context, jobs []store.SyncJob) ([]aggregat
 		switch {
 		case errors.Is(r.err, upstream.ErrNotFound):
 			// BokaMera no longer knows the job; it will never finish.
-			j.State, j.LastError, j.UpdatedAt, j.FinishedAt = store.StateFailed, "BokaMera no longer knows this job", now, &now
+			j.State, j.LastError, j.UpdatedAt, j.FinishedAt = model.SyncFailed, "BokaMera no longer knows this job", now, &now
 		case r.err != nil:
 			if complete {
 				src.Status, src.Detail = r.src.Status, r.src.Detail
@@ -512,7 +530,7 @@ func applyAxema(j *store.SyncJob, v model.AxemaSyncJob, now time.Time) {
 	}
 	*j = withAxema(*j, v)
 	j.UpdatedAt = now
-	if j.State == store.StateSucceeded || j.State == store.StateFailed {
+	if j.State == model.SyncSucceeded || j.State == model.SyncFailed {
 		fin := now
 		if !v.UpdatedAt.IsZero() && !v.UpdatedAt.After(now) {
 			fin = v.UpdatedAt.UTC()
@@ -525,7 +543,7 @@ func withAxema(j store.SyncJob, v model.AxemaSyncJob) store.SyncJob {
 	j.State = v.State
 	j.UsersFound, j.Created, j.Updated = v.UsersFound, v.UsersCreated, v.UsersUpdated
 	j.LastError = ""
-	if v.State == store.StateFailed {
+	if v.State == model.SyncFailed {
 		j.LastError = v.Error
 		if j.LastError == "" {
 			j.LastError = "BokaMera reported the sync failed without a message"

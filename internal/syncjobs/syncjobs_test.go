@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/store"
 	"github.com/partnerhub/gateway/internal/syncjobs"
@@ -81,7 +82,7 @@ func (e *env) bokaStarts() int { return e.boka.Faults.Calls("POST", syncPath) }
 
 func (e *env) startAxema(t *testing.T) syncjobs.Result {
 	t.Helper()
-	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers, RequestedBy: requester})
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers, RequestedBy: requester})
 	if err != nil {
 		t.Fatalf("start axema-users: %v", err)
 	}
@@ -102,7 +103,7 @@ func TestAxemaJobFollowsBokaMera(t *testing.T) {
 	e := newEnv(t)
 	res := e.startAxema(t)
 	j := res.Job
-	if j.State != store.StatePending || j.VendorJobID == "" || j.CompanyID != strings.ToLower(simseed.BokaMeraCompanyID) ||
+	if j.State != model.SyncPending || j.VendorJobID == "" || j.CompanyID != strings.ToLower(simseed.BokaMeraCompanyID) ||
 		j.RequestedBy != requester || !res.Complete || len(res.Sources) != 1 || res.Sources[0].Vendor != model.VendorBokaMera {
 		t.Fatalf("started job: %+v", res)
 	}
@@ -112,26 +113,26 @@ func TestAxemaJobFollowsBokaMera(t *testing.T) {
 
 	e.clock.Advance(stepSize) // BokaMera: Processing
 	got := e.get(t, j.ID)
-	if got.Job.State != store.StateRunning || !got.Complete || got.Sources[0].Status != upstream.StatusOK {
+	if got.Job.State != model.SyncRunning || !got.Complete || got.Sources[0].Status != upstream.StatusOK {
 		t.Fatalf("after one step: %+v", got)
 	}
 
 	e.clock.Advance(stepSize) // BokaMera: Completed with counters
 	got = e.get(t, j.ID)
 	found := len(simseed.BookingCustomers)
-	if got.Job.State != store.StateSucceeded || got.Job.UsersFound == nil || *got.Job.UsersFound != found ||
+	if got.Job.State != model.SyncSucceeded || got.Job.UsersFound == nil || *got.Job.UsersFound != found ||
 		got.Job.Created == nil || *got.Job.Created != 0 || got.Job.Updated == nil || *got.Job.Updated != found ||
 		got.Job.FinishedAt == nil || got.Job.LastError != "" {
 		t.Fatalf("after two steps: %+v", got.Job)
 	}
 	// The refreshed state is recorded, not just reported.
 	stored, err := e.store.SyncJob(t.Context(), j.ID)
-	if err != nil || stored.State != store.StateSucceeded || stored.UsersFound == nil {
+	if err != nil || stored.State != model.SyncSucceeded || stored.UsersFound == nil {
 		t.Fatalf("stored after refresh: %+v, %v", stored, err)
 	}
 	// A finished job is not asked about again.
 	before := e.boka.Faults.TotalCalls()
-	if got := e.get(t, j.ID); got.Job.State != store.StateSucceeded || len(got.Sources) != 0 {
+	if got := e.get(t, j.ID); got.Job.State != model.SyncSucceeded || len(got.Sources) != 0 {
 		t.Fatalf("finished job: %+v", got)
 	}
 	if after := e.boka.Faults.TotalCalls(); after != before {
@@ -146,11 +147,11 @@ func TestAxemaFailedJobCarriesTheVendorMessage(t *testing.T) {
 	j := e.startAxema(t).Job
 	e.clock.Advance(2 * stepSize)
 	got := e.get(t, j.ID).Job
-	if got.State != store.StateFailed || got.LastError != "Axema Vaka credentials are invalid" || got.FinishedAt == nil || got.UsersFound != nil {
+	if got.State != model.SyncFailed || got.LastError != "Axema Vaka credentials are invalid" || got.FinishedAt == nil || got.UsersFound != nil {
 		t.Fatalf("failed job: %+v", got)
 	}
 	// A failed job frees the slot: the next start reaches BokaMera.
-	if next := e.startAxema(t); next.Job.ID == j.ID || next.Job.State != store.StatePending {
+	if next := e.startAxema(t); next.Job.ID == j.ID || next.Job.State != model.SyncPending {
 		t.Fatalf("restart after failure: %+v", next.Job)
 	}
 }
@@ -160,7 +161,7 @@ func TestSecondSyncWhileOneRunsIsRefusedWithoutCallingTheVendor(t *testing.T) {
 	e := newEnv(t)
 	first := e.startAxema(t).Job
 	e.clock.Advance(stepSize) // running at BokaMera, still pending in the record
-	_, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers, CompanyID: strings.ToUpper(simseed.BokaMeraCompanyID)})
+	_, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers, CompanyID: strings.ToUpper(simseed.BokaMeraCompanyID)})
 	var ce *syncjobs.ConflictError
 	if !errors.As(err, &ce) || !errors.Is(err, store.ErrSyncRunning) || ce.Active.ID != first.ID {
 		t.Fatalf("second start: %v", err)
@@ -169,12 +170,12 @@ func TestSecondSyncWhileOneRunsIsRefusedWithoutCallingTheVendor(t *testing.T) {
 		t.Fatalf("BokaMera got %d start calls, want 1", n)
 	}
 	// Another kind for another company is independent.
-	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
+	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
 		t.Fatalf("gdap sync while an axema sync runs: %v", err)
 	}
 	// Once BokaMera reports it done, the slot is free again.
 	e.clock.Advance(stepSize)
-	if got := e.get(t, first.ID).Job; got.State != store.StateSucceeded {
+	if got := e.get(t, first.ID).Job; got.State != model.SyncSucceeded {
 		t.Fatalf("first job: %+v", got)
 	}
 	e.startAxema(t)
@@ -191,7 +192,7 @@ func TestConcurrentStartsReachTheVendorOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			_, err := e.svc.Start(context.Background(), syncjobs.StartRequest{Kind: store.KindAxemaUsers})
+			_, err := e.svc.Start(context.Background(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers})
 			errs <- err
 		})
 	}
@@ -215,24 +216,24 @@ func TestVendorRefusalMarksTheJobFailedAndFreesTheSlot(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.boka.Faults.Set(simfault.Fault{Status: 500, PathContains: "usersync"})
-	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers})
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers})
 	var ue *upstream.Error
 	if !errors.As(err, &ue) || ue.Status != 500 {
 		t.Fatalf("start against a failing BokaMera: %v", err)
 	}
-	if res.Job.ID == "" || res.Job.State != store.StateFailed || !strings.Contains(res.Job.LastError, "500") ||
+	if res.Job.ID == "" || res.Job.State != model.SyncFailed || !strings.Contains(res.Job.LastError, "500") ||
 		res.Complete || res.Sources[0].Status != upstream.StatusError {
 		t.Fatalf("result: %+v", res)
 	}
 	stored, err := e.store.SyncJob(t.Context(), res.Job.ID)
-	if err != nil || stored.State != store.StateFailed || stored.LastError == "" {
+	if err != nil || stored.State != model.SyncFailed || stored.LastError == "" {
 		t.Fatalf("stored: %+v %v", stored, err)
 	}
 	if n := e.bokaStarts(); n != 1 {
 		t.Fatalf("a refused start was sent %d times; writes are never retried", n)
 	}
 	e.boka.Faults.Clear()
-	if got := e.startAxema(t).Job; got.State != store.StatePending {
+	if got := e.startAxema(t).Job; got.State != model.SyncPending {
 		t.Fatalf("start after the refusal: %+v", got)
 	}
 }
@@ -245,8 +246,8 @@ func TestBokaMeraSaysASyncRunsIsAConflict(t *testing.T) {
 	if err := e.failPending(t); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers})
-	if !errors.Is(err, upstream.ErrConflict) || res.Job.State != store.StateFailed {
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers})
+	if !errors.Is(err, upstream.ErrConflict) || res.Job.State != model.SyncFailed {
 		t.Fatalf("start while BokaMera runs one: %v, %+v", err, res.Job)
 	}
 }
@@ -254,12 +255,12 @@ func TestBokaMeraSaysASyncRunsIsAConflict(t *testing.T) {
 // failPending makes the gateway forget its active job, as if another
 // system had started the vendor's sync.
 func (e *env) failPending(t *testing.T) error {
-	jobs, err := e.store.ListSyncJobs(t.Context(), store.SyncJobFilter{State: store.StatePending, Limit: 10})
+	jobs, err := e.store.ListSyncJobs(t.Context(), store.SyncJobFilter{State: model.SyncPending, Limit: 10})
 	if err != nil {
 		return err
 	}
 	for _, j := range jobs {
-		j.State = store.StateFailed
+		j.State = model.SyncFailed
 		if err := e.store.UpdateSyncJob(t.Context(), j); err != nil {
 			return err
 		}
@@ -270,12 +271,12 @@ func (e *env) failPending(t *testing.T) error {
 func TestGDAPJobIsAcceptedWithItsNotifyAddress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: " " + notifyTo + " ", RequestedBy: requester})
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers, NotifyEmail: " " + notifyTo + " ", RequestedBy: requester})
 	if err != nil {
 		t.Fatal(err)
 	}
 	j := res.Job
-	if j.State != store.StateAccepted || j.NotifyEmail != notifyTo || j.CompanyID != strings.ToLower(simseed.PartnerTenantID) ||
+	if j.State != model.SyncAccepted || j.NotifyEmail != notifyTo || j.CompanyID != strings.ToLower(simseed.PartnerTenantID) ||
 		j.VendorJobID != "" || res.Sources[0].Vendor != model.VendorGDAP {
 		t.Fatalf("gdap job: %+v", res)
 	}
@@ -284,11 +285,11 @@ func TestGDAPJobIsAcceptedWithItsNotifyAddress(t *testing.T) {
 		t.Fatalf("GDAP received %+v", syncs)
 	}
 	// GDAP never reports back, so reading the job calls no vendor.
-	if got := e.get(t, j.ID); got.Job.State != store.StateAccepted || len(got.Sources) != 0 || !got.Complete {
+	if got := e.get(t, j.ID); got.Job.State != model.SyncAccepted || len(got.Sources) != 0 || !got.Complete {
 		t.Fatalf("get: %+v", got)
 	}
 	// accepted does not block the next sync; each goes to the vendor.
-	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
+	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(e.gdap.SyncRequests()); n != 2 {
@@ -300,8 +301,8 @@ func TestGDAPRefusalIsRecorded(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.gdap.Faults.Set(simfault.Fault{Status: 401})
-	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo})
-	if !errors.Is(err, upstream.ErrCredentials) || res.Job.State != store.StateFailed || res.Job.LastError == "" {
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers, NotifyEmail: notifyTo})
+	if !errors.Is(err, upstream.ErrCredentials) || res.Job.State != model.SyncFailed || res.Job.LastError == "" {
 		t.Fatalf("start with rejected credentials: %v %+v", err, res.Job)
 	}
 	if n := e.gdap.Faults.Calls("POST", gdapSync); n != 1 {
@@ -319,11 +320,11 @@ func TestStartRejectsBadRequestsBeforeAnyCall(t *testing.T) {
 	}{
 		{"no kind", syncjobs.StartRequest{}, []string{"kind"}},
 		{"unknown kind", syncjobs.StartRequest{Kind: "crayon-tenants"}, []string{"kind"}},
-		{"gdap without email", syncjobs.StartRequest{Kind: store.KindGDAPCustomers}, []string{"notify_email"}},
-		{"gdap display name", syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: "Ops <ops@partner.example>"}, []string{"notify_email"}},
-		{"gdap other company", syncjobs.StartRequest{Kind: store.KindGDAPCustomers, CompanyID: "11111111-1111-4111-8111-111111111111", NotifyEmail: notifyTo}, []string{"company_id"}},
-		{"axema bad company", syncjobs.StartRequest{Kind: store.KindAxemaUsers, CompanyID: "acme"}, []string{"company_id"}},
-		{"axema with email", syncjobs.StartRequest{Kind: store.KindAxemaUsers, NotifyEmail: notifyTo}, []string{"notify_email"}},
+		{"gdap without email", syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers}, []string{"notify_email"}},
+		{"gdap display name", syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers, NotifyEmail: "Ops <ops@partner.example>"}, []string{"notify_email"}},
+		{"gdap other company", syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers, CompanyID: "11111111-1111-4111-8111-111111111111", NotifyEmail: notifyTo}, []string{"company_id"}},
+		{"axema bad company", syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers, CompanyID: "acme"}, []string{"company_id"}},
+		{"axema with email", syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers, NotifyEmail: notifyTo}, []string{"notify_email"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -357,16 +358,16 @@ func TestRefreshFailureReturnsTheRecordedState(t *testing.T) {
 	e.clock.Advance(stepSize)
 	e.boka.Faults.Set(simfault.Fault{Status: 503, PathContains: "usersync"})
 	got := e.get(t, j.ID)
-	if got.Job.State != store.StatePending || got.Complete || len(got.Sources) != 1 ||
+	if got.Job.State != model.SyncPending || got.Complete || len(got.Sources) != 1 ||
 		got.Sources[0].Status != upstream.StatusError || !got.Sources[0].Stale {
 		t.Fatalf("get with BokaMera down: %+v", got)
 	}
 	page, err := e.svc.List(t.Context(), store.SyncJobFilter{Limit: 10})
-	if err != nil || len(page.Items) != 1 || page.Complete || page.Items[0].State != store.StatePending {
+	if err != nil || len(page.Items) != 1 || page.Complete || page.Items[0].State != model.SyncPending {
 		t.Fatalf("list with BokaMera down: %+v %v", page, err)
 	}
 	e.boka.Faults.Clear()
-	if got := e.get(t, j.ID); got.Job.State != store.StateRunning || !got.Complete {
+	if got := e.get(t, j.ID); got.Job.State != model.SyncRunning || !got.Complete {
 		t.Fatalf("get after recovery: %+v", got)
 	}
 }
@@ -375,16 +376,16 @@ func TestListRefreshesSoTheStateFilterSeesCurrentStates(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	j := e.startAxema(t).Job
-	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
+	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers, NotifyEmail: notifyTo}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * stepSize)
-	page, err := e.svc.List(t.Context(), store.SyncJobFilter{State: store.StateSucceeded, Limit: 10})
+	page, err := e.svc.List(t.Context(), store.SyncJobFilter{State: model.SyncSucceeded, Limit: 10})
 	if err != nil || len(page.Items) != 1 || page.Items[0].ID != j.ID || !page.Complete || len(page.Sources) != 1 {
 		t.Fatalf("succeeded jobs: %+v %v", page, err)
 	}
-	page, err = e.svc.List(t.Context(), store.SyncJobFilter{Kind: store.KindGDAPCustomers, Limit: 10})
-	if err != nil || len(page.Items) != 1 || page.Items[0].Kind != store.KindGDAPCustomers || len(page.Sources) != 0 {
+	page, err = e.svc.List(t.Context(), store.SyncJobFilter{Kind: model.SyncKindGDAPCustomers, Limit: 10})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Kind != model.SyncKindGDAPCustomers || len(page.Sources) != 0 {
 		t.Fatalf("gdap jobs: %+v %v", page, err)
 	}
 }
@@ -394,7 +395,7 @@ func TestListPages(t *testing.T) {
 	e := newEnv(t)
 	var ids []string
 	for range 5 {
-		res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindGDAPCustomers, NotifyEmail: notifyTo})
+		res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindGDAPCustomers, NotifyEmail: notifyTo})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -429,19 +430,19 @@ func TestInterruptedStartStopsBlockingAfterTheStartTimeout(t *testing.T) {
 	e := newEnv(t)
 	// A replica crashed between recording the job and the vendor's answer.
 	now := e.clock.Now()
-	stuck := store.SyncJob{ID: "0b6f3f9e-2a51-4c1e-9d7a-3f2b1c4d5e6f", Kind: store.KindAxemaUsers,
-		CompanyID: strings.ToLower(simseed.BokaMeraCompanyID), State: store.StatePending, RequestedBy: requester,
+	stuck := store.SyncJob{ID: "0b6f3f9e-2a51-4c1e-9d7a-3f2b1c4d5e6f", Kind: model.SyncKindAxemaUsers,
+		CompanyID: strings.ToLower(simseed.BokaMeraCompanyID), State: model.SyncPending, RequestedBy: requester,
 		CreatedAt: now, UpdatedAt: now}
 	if _, err := e.store.CreateSyncJob(t.Context(), stuck); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: store.KindAxemaUsers}); !errors.Is(err, store.ErrSyncRunning) {
+	if _, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers}); !errors.Is(err, store.ErrSyncRunning) {
 		t.Fatalf("start while the other start may still run: %v", err)
 	}
 	e.clock.Advance(3 * time.Minute)
 	e.startAxema(t)
 	got := e.get(t, stuck.ID).Job
-	if got.State != store.StateFailed || !strings.Contains(got.LastError, "interrupted") {
+	if got.State != model.SyncFailed || !strings.Contains(got.LastError, "interrupted") {
 		t.Fatalf("interrupted job: %+v", got)
 	}
 }
@@ -452,4 +453,66 @@ func TestGetUnknownJob(t *testing.T) {
 	if _, err := e.svc.Get(t.Context(), "0b6f3f9e-2a51-4c1e-9d7a-3f2b1c4d5e6f"); !errors.Is(err, syncjobs.ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// recordingAuditor remembers what the service told the audit trail, and
+// how many vendor starts had happened at Begin.
+type recordingAuditor struct {
+	e        *env
+	beginErr error
+
+	began       []store.SyncJob
+	startsBegin int
+	finished    []error
+	sources     []string
+}
+
+func (a *recordingAuditor) Begin(_ context.Context, j store.SyncJob) (syncjobs.AuditRecord, error) {
+	a.began = append(a.began, j)
+	a.startsBegin = a.e.bokaStarts()
+	if a.beginErr != nil {
+		return nil, a.beginErr
+	}
+	return a, nil
+}
+
+func (a *recordingAuditor) Finish(src aggregate.Source, err error) {
+	a.finished = append(a.finished, err)
+	a.sources = append(a.sources, src.Vendor+":"+src.Status)
+}
+
+func TestAuditIsRecordedBeforeTheVendorAndFinishedWithItsOutcome(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := &recordingAuditor{e: e}
+	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers, RequestedBy: requester, Audit: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.began) != 1 || a.began[0].ID != res.Job.ID || a.began[0].State != model.SyncPending || a.startsBegin != 0 {
+		t.Fatalf("audit begun with %+v after %d vendor starts; want the pending job before any", a.began, a.startsBegin)
+	}
+	if len(a.finished) != 1 || a.finished[0] != nil || a.sources[0] != "bokamera:ok" || e.bokaStarts() != 1 {
+		t.Fatalf("audit finished %v %v after %d vendor starts", a.finished, a.sources, e.bokaStarts())
+	}
+}
+
+func TestAuditFailureStopsTheStartBeforeTheVendor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	refused := errors.New("audit store down")
+	a := &recordingAuditor{e: e, beginErr: refused}
+	_, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers, RequestedBy: requester, Audit: a})
+	if !errors.Is(err, refused) {
+		t.Fatalf("start = %v, want the audit error", err)
+	}
+	if e.bokaStarts() != 0 || len(a.finished) != 0 {
+		t.Fatalf("vendor starts %d, audit finishes %d; want none", e.bokaStarts(), len(a.finished))
+	}
+	stored, err := e.store.SyncJob(t.Context(), a.began[0].ID)
+	if err != nil || stored.State != model.SyncFailed || !strings.Contains(stored.LastError, "not sent to the vendor") {
+		t.Fatalf("stored job %+v, %v; want failed, not sent", stored, err)
+	}
+	// The failed job does not block the next start.
+	e.startAxema(t)
 }

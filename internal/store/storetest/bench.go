@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/store"
 )
 
@@ -21,7 +22,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	}{
 		{"CreateSyncJob", func(b *testing.B, s store.Store) {
 			id := next()
-			if _, err := s.CreateSyncJob(b.Context(), job("job-"+id, store.KindAxemaUsers, "c-"+id, store.StatePending, t0)); err != nil {
+			if _, err := s.CreateSyncJob(b.Context(), job("job-"+id, model.SyncKindAxemaUsers, "c-"+id, model.SyncPending, t0)); err != nil {
 				b.Fatal(err)
 			}
 		}},

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/store"
 )
 
@@ -83,7 +84,7 @@ func testSyncJobCRUD(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
 	ctx := t.Context()
 
-	in := job("job-1", store.KindAxemaUsers, "c1", store.StatePending, t0)
+	in := job("job-1", model.SyncKindAxemaUsers, "c1", model.SyncPending, t0)
 	in.NotifyEmail, in.ClientID = "ops@example.com", "cli"
 	got, err := s.CreateSyncJob(ctx, in)
 	if err != nil {
@@ -102,7 +103,7 @@ func testSyncJobCRUD(t *testing.T, open Opener) {
 
 	fin := t0.Add(time.Minute)
 	upd := read
-	upd.State, upd.VendorJobID, upd.LastError = store.StateSucceeded, "v-9", "partial"
+	upd.State, upd.VendorJobID, upd.LastError = model.SyncSucceeded, "v-9", "partial"
 	upd.UsersFound, upd.Created, upd.Updated = ptr(10), ptr(3), ptr(0)
 	upd.UpdatedAt, upd.FinishedAt = fin, &fin
 	// Fields outside the mutable set must not change.
@@ -115,7 +116,7 @@ func testSyncJobCRUD(t *testing.T, open Opener) {
 		t.Fatalf("SyncJob: %v", err)
 	}
 	want := got
-	want.State, want.VendorJobID, want.LastError = store.StateSucceeded, "v-9", "partial"
+	want.State, want.VendorJobID, want.LastError = model.SyncSucceeded, "v-9", "partial"
 	want.UsersFound, want.Created, want.Updated = ptr(10), ptr(3), ptr(0)
 	want.UpdatedAt, want.FinishedAt = fin, &fin
 	if !reflect.DeepEqual(read, want) {
@@ -125,10 +126,10 @@ func testSyncJobCRUD(t *testing.T, open Opener) {
 	if _, err := s.SyncJob(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("SyncJob(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := s.UpdateSyncJob(ctx, job("nope", store.KindAxemaUsers, "c1", store.StateFailed, t0)); !errors.Is(err, store.ErrNotFound) {
+	if err := s.UpdateSyncJob(ctx, job("nope", model.SyncKindAxemaUsers, "c1", model.SyncFailed, t0)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("UpdateSyncJob(unknown) = %v, want ErrNotFound", err)
 	}
-	if _, err := s.CreateSyncJob(ctx, job("job-1", store.KindGDAPCustomers, "c2", store.StateAccepted, t0)); err == nil || isSentinel(err) {
+	if _, err := s.CreateSyncJob(ctx, job("job-1", model.SyncKindGDAPCustomers, "c2", model.SyncAccepted, t0)); err == nil || isSentinel(err) {
 		t.Fatalf("CreateSyncJob(duplicate id) = %v, want a plain error", err)
 	}
 }
@@ -138,12 +139,12 @@ func testSyncJobList(t *testing.T, open Opener) {
 	ctx := t.Context()
 	var ids []string
 	for i := range 7 {
-		kind := store.KindAxemaUsers
+		kind := model.SyncKindAxemaUsers
 		if i%2 == 1 {
-			kind = store.KindGDAPCustomers
+			kind = model.SyncKindGDAPCustomers
 		}
 		id := fmt.Sprintf("job-%d", i)
-		if _, err := s.CreateSyncJob(ctx, job(id, kind, fmt.Sprintf("c%d", i%3), store.StateSucceeded, t0.Add(time.Duration(i)*time.Second))); err != nil {
+		if _, err := s.CreateSyncJob(ctx, job(id, kind, fmt.Sprintf("c%d", i%3), model.SyncSucceeded, t0.Add(time.Duration(i)*time.Second))); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
@@ -166,13 +167,13 @@ func testSyncJobList(t *testing.T, open Opener) {
 	if got := idsOf(list(store.SyncJobFilter{Limit: 100})); !reflect.DeepEqual(got, []string{"job-6", "job-5", "job-4", "job-3", "job-2", "job-1", "job-0"}) {
 		t.Fatalf("all jobs, newest first = %v", got)
 	}
-	if got := idsOf(list(store.SyncJobFilter{Kind: store.KindGDAPCustomers, Limit: 100})); !reflect.DeepEqual(got, []string{"job-5", "job-3", "job-1"}) {
+	if got := idsOf(list(store.SyncJobFilter{Kind: model.SyncKindGDAPCustomers, Limit: 100})); !reflect.DeepEqual(got, []string{"job-5", "job-3", "job-1"}) {
 		t.Fatalf("gdap jobs = %v", got)
 	}
 	if got := idsOf(list(store.SyncJobFilter{CompanyID: "c0", Limit: 100})); !reflect.DeepEqual(got, []string{"job-6", "job-3", "job-0"}) {
 		t.Fatalf("company c0 = %v", got)
 	}
-	if got := idsOf(list(store.SyncJobFilter{State: store.StateRunning, Limit: 100})); len(got) != 0 {
+	if got := idsOf(list(store.SyncJobFilter{State: model.SyncRunning, Limit: 100})); len(got) != 0 {
 		t.Fatalf("running jobs = %v, want none", got)
 	}
 	// Paging: pages of 3 by Seq cover everything once.
@@ -198,18 +199,18 @@ func testSyncJobList(t *testing.T, open Opener) {
 func testSyncRunning(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
 	ctx := t.Context()
-	first, err := s.CreateSyncJob(ctx, job("a", store.KindAxemaUsers, "c1", store.StatePending, t0))
+	first, err := s.CreateSyncJob(ctx, job("a", model.SyncKindAxemaUsers, "c1", model.SyncPending, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateSyncJob(ctx, job("b", store.KindAxemaUsers, "c1", store.StateRunning, t0)); !errors.Is(err, store.ErrSyncRunning) {
+	if _, err := s.CreateSyncJob(ctx, job("b", model.SyncKindAxemaUsers, "c1", model.SyncRunning, t0)); !errors.Is(err, store.ErrSyncRunning) {
 		t.Fatalf("second active job = %v, want ErrSyncRunning", err)
 	}
 	// Other companies, other kinds and finished jobs are not blocked.
 	for _, j := range []store.SyncJob{
-		job("c", store.KindAxemaUsers, "c2", store.StatePending, t0),
-		job("d", store.KindGDAPCustomers, "c1", store.StatePending, t0),
-		job("e", store.KindAxemaUsers, "c1", store.StateFailed, t0),
+		job("c", model.SyncKindAxemaUsers, "c2", model.SyncPending, t0),
+		job("d", model.SyncKindGDAPCustomers, "c1", model.SyncPending, t0),
+		job("e", model.SyncKindAxemaUsers, "c1", model.SyncFailed, t0),
 	} {
 		if _, err := s.CreateSyncJob(ctx, j); err != nil {
 			t.Fatalf("CreateSyncJob(%s %s %s): %v", j.Kind, j.CompanyID, j.State, err)
@@ -217,23 +218,23 @@ func testSyncRunning(t *testing.T, open Opener) {
 	}
 	// A finished job can't be made active again while another is.
 	failed, _ := s.SyncJob(ctx, "e")
-	failed.State = store.StateRunning
+	failed.State = model.SyncRunning
 	if err := s.UpdateSyncJob(ctx, failed); !errors.Is(err, store.ErrSyncRunning) {
 		t.Fatalf("reactivating a job beside an active one = %v, want ErrSyncRunning", err)
 	}
 	// Moving through running keeps the slot; finishing frees it.
-	first.State = store.StateRunning
+	first.State = model.SyncRunning
 	if err := s.UpdateSyncJob(ctx, first); err != nil {
 		t.Fatalf("pending -> running: %v", err)
 	}
-	if _, err := s.CreateSyncJob(ctx, job("f", store.KindAxemaUsers, "c1", store.StatePending, t0)); !errors.Is(err, store.ErrSyncRunning) {
+	if _, err := s.CreateSyncJob(ctx, job("f", model.SyncKindAxemaUsers, "c1", model.SyncPending, t0)); !errors.Is(err, store.ErrSyncRunning) {
 		t.Fatalf("while running = %v, want ErrSyncRunning", err)
 	}
-	first.State = store.StateSucceeded
+	first.State = model.SyncSucceeded
 	if err := s.UpdateSyncJob(ctx, first); err != nil {
 		t.Fatalf("running -> succeeded: %v", err)
 	}
-	if _, err := s.CreateSyncJob(ctx, job("g", store.KindAxemaUsers, "c1", store.StatePending, t0)); err != nil {
+	if _, err := s.CreateSyncJob(ctx, job("g", model.SyncKindAxemaUsers, "c1", model.SyncPending, t0)); err != nil {
 		t.Fatalf("after the first finished: %v", err)
 	}
 	if _, err := s.SyncJob(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
@@ -248,7 +249,7 @@ func testSyncRunningConcurrent(t *testing.T, open Opener) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = s.CreateSyncJob(t.Context(), job(fmt.Sprintf("j%d", i), store.KindGDAPCustomers, "c1", store.StatePending, t0))
+			_, errs[i] = s.CreateSyncJob(t.Context(), job(fmt.Sprintf("j%d", i), model.SyncKindGDAPCustomers, "c1", model.SyncPending, t0))
 		})
 	}
 	wg.Wait()
@@ -538,12 +539,14 @@ func testCancelled(t *testing.T, open Opener) {
 	cancel()
 	calls := map[string]func() error{
 		"CreateSyncJob": func() error {
-			_, err := s.CreateSyncJob(ctx, job("x", store.KindAxemaUsers, "c1", store.StatePending, t0))
+			_, err := s.CreateSyncJob(ctx, job("x", model.SyncKindAxemaUsers, "c1", model.SyncPending, t0))
 			return err
 		},
-		"UpdateSyncJob": func() error { return s.UpdateSyncJob(ctx, job("x", store.KindAxemaUsers, "c1", store.StateFailed, t0)) },
-		"SyncJob":       func() error { _, err := s.SyncJob(ctx, "x"); return err },
-		"ListSyncJobs":  func() error { _, err := s.ListSyncJobs(ctx, store.SyncJobFilter{}); return err },
+		"UpdateSyncJob": func() error {
+			return s.UpdateSyncJob(ctx, job("x", model.SyncKindAxemaUsers, "c1", model.SyncFailed, t0))
+		},
+		"SyncJob":      func() error { _, err := s.SyncJob(ctx, "x"); return err },
+		"ListSyncJobs": func() error { _, err := s.ListSyncJobs(ctx, store.SyncJobFilter{}); return err },
 		"BeginIdempotent": func() error {
 			_, err := s.BeginIdempotent(ctx, "a", "k", "fp")
 			return err
@@ -573,7 +576,7 @@ func testReopen(t *testing.T, open Opener) {
 	opts := store.Options{IdempotencyLease: time.Minute, IdempotencyRetention: time.Hour, Now: clock.Now}
 	s := open(t, opts)
 	ctx := t.Context()
-	j, err := s.CreateSyncJob(ctx, job("j1", store.KindAxemaUsers, "c1", store.StateRunning, t0))
+	j, err := s.CreateSyncJob(ctx, job("j1", model.SyncKindAxemaUsers, "c1", model.SyncRunning, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,7 +597,7 @@ func testReopen(t *testing.T, open Opener) {
 	if err != nil || !reflect.DeepEqual(got, j) {
 		t.Fatalf("after reopen: %+v, %v; want %+v", got, err, j)
 	}
-	if _, err := s.CreateSyncJob(ctx, job("j2", store.KindAxemaUsers, "c1", store.StatePending, t0)); !errors.Is(err, store.ErrSyncRunning) {
+	if _, err := s.CreateSyncJob(ctx, job("j2", model.SyncKindAxemaUsers, "c1", model.SyncPending, t0)); !errors.Is(err, store.ErrSyncRunning) {
 		t.Fatalf("the active job no longer blocks after reopen: %v", err)
 	}
 	mustReplay(t, s, "alice", "done", "fp")
