@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/config"
 	"github.com/partnerhub/gateway/internal/devoidc"
-	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera/bokamerasim"
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
@@ -27,117 +26,133 @@ const devAudience = "gateway"
 // devEnv is everything -dev runs beside the gateway: the four vendor
 // simulators and a development OIDC issuer, each on its own loopback port.
 type devEnv struct {
-	Config  config.Config
+	// Env is the GATEWAY_* environment that points a gateway at the
+	// simulators and the issuer.
+	Env     map[string]string
 	issuer  *devoidc.Issuer
 	servers []*http.Server
 	urls    map[string]string
 }
 
-// startDevEnv starts the simulators and the issuer and returns a gateway
-// configuration pointing at them. GATEWAY_ADDR is still honoured.
-func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*devEnv, error) {
+// devDefaults are dev mode's own choices where production's defaults do
+// not suit a developer's machine; the caller's environment still wins.
+func devDefaults() (map[string]string, error) {
+	db, err := config.DevDatabaseURL() // survives a restart, unlike a temp dir
+	if err != nil {
+		return nil, err
+	}
+	d := map[string]string{
+		"GATEWAY_ADDR":             "127.0.0.1:8080",
+		"GATEWAY_SHUTDOWN_TIMEOUT": "10s",
+		// A developer's scripts and curl loops should just work.
+		"GATEWAY_RATE_LIMIT":   "0",
+		"GATEWAY_DATABASE_URL": db,
+	}
+	for _, v := range []string{"GDAP", "BOKAMERA", "CRAYON", "DBSYNC"} {
+		d["GATEWAY_"+v+"_TIMEOUT"] = "2s"
+	}
+	return d, nil
+}
+
+// startDevEnv starts the simulators and the issuer. Whatever it started is
+// stopped again when it fails.
+func startDevEnv(ctx context.Context, log *slog.Logger) (_ *devEnv, err error) {
 	env := &devEnv{urls: map[string]string{}}
-	serve := func(name string, h http.Handler) (string, error) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	defer func() {
 		if err != nil {
-			return "", err
+			env.Close()
 		}
+	}()
+	serve := func(name string, ln net.Listener, h http.Handler) string {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		env.servers = append(env.servers, srv)
 		go func() { _ = srv.Serve(ln) }()
 		u := "http://" + ln.Addr().String()
 		env.urls[name] = u
 		log.Info("dev component listening", "component", name, "url", u)
-		return u, nil
+		return u
 	}
+	listen := func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 	// The issuer must know its own URL before it signs anything, so
 	// listen first, then build it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listen()
 	if err != nil {
 		return nil, err
 	}
-	issuerURL := "http://" + ln.Addr().String()
-	env.issuer, err = devoidc.New(issuerURL, devAudience, "roles", devoidc.DevClients)
-	if err != nil {
+	if env.issuer, err = devoidc.New("http://"+ln.Addr().String(), devAudience, "roles", devoidc.DevClients); err != nil {
 		ln.Close()
 		return nil, err
 	}
-	isrv := &http.Server{Handler: env.issuer, ReadHeaderTimeout: 5 * time.Second}
-	env.servers = append(env.servers, isrv)
-	go func() { _ = isrv.Serve(ln) }()
-	env.urls["oidc"] = issuerURL
-	log.Info("dev component listening", "component", "oidc", "url", issuerURL)
+	issuerURL := serve("oidc", ln, env.issuer)
 
-	var errs []error
-	must := func(u string, err error) string {
-		errs = append(errs, err)
-		return u
+	sims := []struct {
+		name string
+		h    http.Handler
+	}{
+		{"gdap", gdapsim.New(gdapsim.Options{})},
+		{"bokamera", bokamerasim.New(bokamerasim.Options{})},
+		{"crayon", crayonsim.New(crayonsim.Options{})},
+		{"dbsync", dbsyncsim.New(dbsyncsim.Options{})},
 	}
-	gdapURL := must(serve("gdap", gdapsim.New(gdapsim.Options{})))
-	bokaURL := must(serve("bokamera", bokamerasim.New(bokamerasim.Options{})))
-	crayonURL := must(serve("crayon", crayonsim.New(crayonsim.Options{})))
-	dbsyncURL := must(serve("dbsync", dbsyncsim.New(dbsyncsim.Options{})))
-	if err := errors.Join(errs...); err != nil {
-		env.Close()
+	for _, sim := range sims {
+		ln, err := listen()
+		if err != nil {
+			return nil, fmt.Errorf("%s simulator: %w", sim.name, err)
+		}
+		serve(sim.name, ln, sim.h)
+	}
+	u := env.urls
+	env.Env = map[string]string{
+		"GATEWAY_OIDC_ISSUER":            issuerURL,
+		"GATEWAY_OIDC_AUDIENCE":          devAudience,
+		"GATEWAY_OIDC_ROLES_CLAIM":       "roles",
+		"GATEWAY_GDAP_BASE_URL":          u["gdap"] + "/api/",
+		"GATEWAY_GDAP_PARTNER_ID":        simseed.PartnerTenantID,
+		"GATEWAY_GDAP_TOKEN":             gdapsim.DefaultToken,
+		"GATEWAY_BOKAMERA_BASE_URL":      u["bokamera"] + "/",
+		"GATEWAY_BOKAMERA_API_KEY":       bokamerasim.DefaultAPIKey,
+		"GATEWAY_BOKAMERA_TOKEN_URL":     u["bokamera"] + bokamerasim.TokenPath,
+		"GATEWAY_BOKAMERA_USERNAME":      bokamerasim.DefaultUsername,
+		"GATEWAY_BOKAMERA_PASSWORD":      bokamerasim.DefaultPassword,
+		"GATEWAY_BOKAMERA_COMPANY_ID":    simseed.BokaMeraCompanyID,
+		"GATEWAY_CRAYON_BASE_URL":        u["crayon"] + "/",
+		"GATEWAY_CRAYON_CLIENT_ID":       crayonsim.DefaultClientID,
+		"GATEWAY_CRAYON_CLIENT_SECRET":   crayonsim.DefaultClientSecret,
+		"GATEWAY_CRAYON_USERNAME":        crayonsim.DefaultUsername,
+		"GATEWAY_CRAYON_PASSWORD":        crayonsim.DefaultPassword,
+		"GATEWAY_CRAYON_ORGANIZATION_ID": strconv.Itoa(simseed.CrayonOrganizationID),
+		"GATEWAY_DBSYNC_BASE_URL":        u["dbsync"] + dbsyncsim.BasePath,
+		"GATEWAY_DBSYNC_APP_KEY":         dbsyncsim.DefaultAppKey,
+		"GATEWAY_DBSYNC_APP_TOKEN":       dbsyncsim.DefaultAppToken,
+	}
+	return env, ctx.Err()
+}
+
+// Getenv is the environment a dev-mode gateway loads its configuration
+// from: the simulators and the issuer always (dev mode means simulated
+// vendors, whatever the shell says), then the caller's environment, then
+// dev mode's defaults, then config.Load's own.
+func (e *devEnv) Getenv(getenv func(string) string) (func(string) string, error) {
+	defaults, err := devDefaults()
+	if err != nil {
 		return nil, err
 	}
-
-	vendor := func(base string) config.Vendor {
-		return config.Vendor{BaseURL: base, Timeout: 2 * time.Second, MaxConcurrent: 128}
-	}
-	addr := getenv("GATEWAY_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-	// The dev database lives in the user's cache directory, so jobs, keys
-	// and the audit trail survive a restart; GATEWAY_DATABASE_URL wins.
-	dbURL := getenv("GATEWAY_DATABASE_URL")
-	if dbURL == "" {
-		var err error
-		if dbURL, err = config.DevDatabaseURL(); err != nil {
-			return nil, err
+	return func(name string) string {
+		if v, ok := e.Env[name]; ok {
+			return v
 		}
-	}
-	if _, _, err := config.ParseDatabaseURL(dbURL); err != nil {
-		return nil, fmt.Errorf("GATEWAY_DATABASE_URL %w", err)
-	}
-	// GATEWAY_CACHE_TTL is honoured too, so load tests can measure the
-	// fan-out itself (0) as well as the cached path.
-	cache := config.DefaultCache
-	if v := getenv("GATEWAY_CACHE_TTL"); v != "" {
-		ttl, err := time.ParseDuration(v)
-		if err != nil || ttl < 0 {
-			return nil, fmt.Errorf("GATEWAY_CACHE_TTL must be a duration such as 5s, or 0 to turn caching off")
+		if base, ok := strings.CutSuffix(name, "_FILE"); ok {
+			if _, isSim := e.Env[base]; isSim {
+				return "" // a mounted secret must not shadow the simulator's
+			}
+			return getenv(name)
 		}
-		cache.TTL = ttl
-	}
-	env.Config = config.Config{
-		Addr:            addr,
-		RequestTimeout:  5 * time.Second,
-		ShutdownTimeout: 10 * time.Second,
-		OIDCIssuer:      issuerURL,
-		OIDCAudience:    devAudience,
-		OIDCRolesClaim:  "roles",
-		Permissions:     config.DefaultPermissions(),
-		Breaker:         upstream.DefaultBreaker,
-		// Reads are cached as in production; callers are not rate
-		// limited, so a developer's scripts and curl loops just work.
-		Cache: cache,
-		Retry: config.DefaultRetry,
-		GDAP: config.GDAP{Vendor: vendor(gdapURL + "/api/"), PartnerID: simseed.PartnerTenantID,
-			Token: config.Secret(gdapsim.DefaultToken)},
-		BokaMera: config.BokaMera{Vendor: vendor(bokaURL + "/"), APIKey: config.Secret(bokamerasim.DefaultAPIKey),
-			TokenURL: bokaURL + bokamerasim.TokenPath, Username: bokamerasim.DefaultUsername,
-			Password: config.Secret(bokamerasim.DefaultPassword), CompanyID: simseed.BokaMeraCompanyID},
-		Crayon: config.Crayon{Vendor: vendor(crayonURL + "/"), ClientID: crayonsim.DefaultClientID,
-			ClientSecret: config.Secret(crayonsim.DefaultClientSecret), Username: crayonsim.DefaultUsername,
-			Password: config.Secret(crayonsim.DefaultPassword), OrganizationID: simseed.CrayonOrganizationID},
-		DBSync: config.DBSync{Vendor: vendor(dbsyncURL + dbsyncsim.BasePath), AppKey: config.Secret(dbsyncsim.DefaultAppKey),
-			AppToken: config.Secret(dbsyncsim.DefaultAppToken)},
-		Database: config.Database{URL: config.Secret(dbURL), IdempotencyRetention: 24 * time.Hour},
-	}
-	return env, nil
+		if v := getenv(name); v != "" || getenv(name+"_FILE") != "" {
+			return v
+		}
+		return defaults[name]
+	}, nil
 }
 
 // Close stops the simulators and the issuer.

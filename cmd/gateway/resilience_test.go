@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/gateway/internal/config"
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 )
@@ -368,14 +369,37 @@ func TestRateLimitZeroIsOff(t *testing.T) {
 }
 
 func TestDevModeCachesButDoesNotRateLimit(t *testing.T) {
-	vars := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "dev.db")}
-	env, err := startDevEnv(context.Background(), func(k string) string { return vars[k] }, slog.New(slog.DiscardHandler))
+	env, err := startDevEnv(context.Background(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer env.Close()
-	if env.Config.RateLimit.Enabled() || !env.Config.Cache.Enabled() {
-		t.Fatalf("dev config: rate limit %+v, cache %+v", env.Config.RateLimit, env.Config.Cache)
+	load := func(vars map[string]string) config.Config {
+		t.Helper()
+		vars["GATEWAY_DATABASE_URL"] = "sqlite:" + filepath.Join(t.TempDir(), "dev.db")
+		getenv, err := env.Getenv(func(k string) string { return vars[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(getenv)
+		if err != nil {
+			t.Fatalf("dev config does not load: %v", err)
+		}
+		return cfg
+	}
+	cfg := load(map[string]string{})
+	if cfg.RateLimit.Enabled() || !cfg.Cache.Enabled() || cfg.Addr != "127.0.0.1:8080" || cfg.Crayon.Timeout != 2*time.Second {
+		t.Fatalf("dev defaults: addr %s, rate limit %+v, cache %+v, crayon timeout %v", cfg.Addr, cfg.RateLimit, cfg.Cache, cfg.Crayon.Timeout)
+	}
+	// The caller's environment wins over dev mode's defaults, but never
+	// points a dev gateway away from its simulators.
+	cfg = load(map[string]string{"GATEWAY_CACHE_TTL": "0", "GATEWAY_RATE_LIMIT": "7", "GATEWAY_ADDR": "127.0.0.1:0",
+		"GATEWAY_CRAYON_BASE_URL": "https://api.crayon.example/", "GATEWAY_CRAYON_PASSWORD_FILE": "/nonexistent"})
+	if cfg.Cache.Enabled() || cfg.RateLimit.PerSecond != 7 || cfg.Addr != "127.0.0.1:0" {
+		t.Fatalf("environment ignored: addr %s, rate limit %+v, cache %+v", cfg.Addr, cfg.RateLimit, cfg.Cache)
+	}
+	if cfg.Crayon.BaseURL != env.Env["GATEWAY_CRAYON_BASE_URL"] {
+		t.Fatalf("crayon base URL %s, want the simulator's %s", cfg.Crayon.BaseURL, env.Env["GATEWAY_CRAYON_BASE_URL"])
 	}
 }
 

@@ -47,23 +47,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	var (
-		cfg       config.Config
-		devBanner func(addr string)
-	)
+	var devBanner func(addr string)
 	if *dev {
-		env, err := startDevEnv(ctx, getenv, log)
+		env, err := startDevEnv(ctx, log)
 		if err != nil {
 			return fmt.Errorf("starting dev environment: %w", err)
 		}
 		defer env.Close()
-		cfg = env.Config
-		devBanner = func(addr string) { env.PrintBanner(stdout, addr) }
-	} else {
-		var err error
-		if cfg, err = config.Load(getenv); err != nil {
-			return fmt.Errorf("invalid configuration (see README, Configuration):\n%w", err)
+		if getenv, err = env.Getenv(getenv); err != nil {
+			return fmt.Errorf("dev environment: %w", err)
 		}
+		devBanner = func(addr string) { env.PrintBanner(stdout, addr) }
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("invalid configuration (see README, Configuration):\n%w", err)
 	}
 	log.Info("configuration loaded", "dev", *dev, "config", cfg)
 
@@ -154,10 +152,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	// The banner comes first: whoever waits for "listening" (a test, a
+	// script) then finds it complete.
 	if devBanner != nil {
 		devBanner(ln.Addr().String())
 	}
+	log.Info("listening", "addr", ln.Addr().String())
 
 	select {
 	case err := <-serveErr:
