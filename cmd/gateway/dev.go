@@ -47,6 +47,8 @@ func devDefaults() (map[string]string, error) {
 		// A developer's scripts and curl loops should just work.
 		"GATEWAY_RATE_LIMIT":   "0",
 		"GATEWAY_DATABASE_URL": db,
+		// Frontend dev servers (Vite, webpack, ...) on this machine.
+		"GATEWAY_CORS_ORIGINS": "http://localhost:*,http://127.0.0.1:*",
 	}
 	for _, v := range []string{"GDAP", "BOKAMERA", "CRAYON", "DBSYNC"} {
 		d["GATEWAY_"+v+"_TIMEOUT"] = "2s"

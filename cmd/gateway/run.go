@@ -89,6 +89,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	cors, err := newCORS(cfg.CORS)
+	if err != nil {
+		return err
+	}
 	httpMetrics, err := middleware.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -134,6 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          func() bool { return !draining.Load() },
 		RateLimit:      rateLimit,
+		CORS:           cors,
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.
@@ -386,4 +391,16 @@ func newRateLimit(c config.RateLimit, reg prometheus.Registerer) (func(http.Hand
 		return nil, fmt.Errorf("rate limiter: %w", err)
 	}
 	return rl.Middleware, nil
+}
+
+// newCORS builds the CORS middleware; nil when no origin is configured.
+func newCORS(c config.CORS) (func(http.Handler) http.Handler, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	cors, err := middleware.CORS(middleware.CORSConfig{Origins: c.Origins, MaxAge: c.MaxAge})
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: GATEWAY_CORS_ORIGINS: %w", err)
+	}
+	return cors, nil
 }

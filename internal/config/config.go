@@ -108,6 +108,8 @@ type Config struct {
 	Cache     Cache
 	Retry     Retry
 	RateLimit RateLimit
+	// CORS lists the browser origins allowed to call the API (cors.go).
+	CORS CORS
 
 	GDAP     GDAP
 	BokaMera BokaMera
@@ -135,6 +137,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("cache", c.Cache),
 		slog.Any("retry", c.Retry),
 		slog.Any("rate_limit", c.RateLimit),
+		slog.Any("cors_origins", c.CORS.Origins),
 	)
 }
 
@@ -178,6 +181,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Cache:           l.cache(),
 		Retry:           l.retry(),
 		RateLimit:       l.rateLimit(),
+		CORS:            l.cors(),
 	}
 	c.GDAP = GDAP{
 		Vendor:    l.vendor("GDAP"),

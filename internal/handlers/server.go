@@ -48,6 +48,9 @@ type Deps struct {
 	CustomerViews *aggregate.CustomerViews
 	// RateLimit limits each authenticated caller on /v1; nil turns it off.
 	RateLimit func(http.Handler) http.Handler
+	// CORS answers browser preflights and marks answers readable by
+	// allowed origins; nil turns it off.
+	CORS func(http.Handler) http.Handler
 }
 
 // NewServer builds the router with the whole middleware stack.
@@ -56,6 +59,9 @@ func NewServer(d Deps) http.Handler {
 	// Outermost first: every later layer can use the request id, every
 	// answer (even a panic's) is logged and counted.
 	r.Use(middleware.RequestIDMiddleware, middleware.AccessLog(d.Log), d.Metrics.Instrument, middleware.Recover(d.Log))
+	if d.CORS != nil {
+		r.Use(d.CORS) // before routing and authentication: preflights carry no token
+	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, middleware.RequestID(r.Context()), problem.NotFound("no route "+r.URL.Path))
 	})
