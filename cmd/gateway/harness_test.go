@@ -22,6 +22,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
 	"github.com/partnerhub/gateway/internal/upstream/gdap/gdapsim"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 )
 
 // syncBuffer is an io.Writer safe for the gateway's goroutines and the test.
@@ -116,10 +117,10 @@ func newVendorSims(t *testing.T) *vendorSims {
 	t.Helper()
 	s := &vendorSims{}
 	var gdapURL, bokaURL, crayonURL, dbsyncURL string
-	s.GDAP, gdapURL = gdapsim.NewTestServer(t, gdapsim.Options{})
-	s.BokaMera, bokaURL = bokamerasim.NewTestServer(t, bokamerasim.Options{})
-	s.Crayon, crayonURL = crayonsim.NewTestServer(t, crayonsim.Options{})
-	s.DBSync, dbsyncURL = dbsyncsim.NewTestServer(t, dbsyncsim.Options{})
+	s.GDAP, gdapURL = simtest.GDAP(t, gdapsim.Options{})
+	s.BokaMera, bokaURL = simtest.BokaMera(t, bokamerasim.Options{})
+	s.Crayon, crayonURL = simtest.Crayon(t, crayonsim.Options{})
+	s.DBSync, dbsyncURL = simtest.DBSync(t, dbsyncsim.Options{})
 
 	var issuer *devoidc.Issuer
 	isrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issuer.ServeHTTP(w, r) }))

@@ -79,7 +79,7 @@ func vendorFault(err error) bool {
 		return true
 	}
 	switch {
-	case errors.Is(e.Err, ErrMalformed), errors.Is(e.Err, context.DeadlineExceeded):
+	case errors.Is(e.Err, ErrMalformed), errors.Is(e.Err, ErrIncomplete), errors.Is(e.Err, context.DeadlineExceeded):
 		return true
 	case e.Status == 0:
 		return !errors.Is(e.Err, ErrUnavailable)
@@ -127,6 +127,8 @@ func Detail(err error) string {
 		return "circuit open or vendor at capacity; not called"
 	case errors.Is(e.Err, context.DeadlineExceeded):
 		return "no answer within the time budget"
+	case errors.Is(e.Err, ErrIncomplete):
+		return "listing incomplete: " + truncate(e.Message, 200)
 	case e.Status == 0:
 		return "connection failed"
 	}

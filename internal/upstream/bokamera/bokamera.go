@@ -29,6 +29,8 @@ const DefaultClientID = "bm-external-api-users"
 const (
 	pageSize = 100  // the AutoQuery cap, so larger pages would not help
 	maxPages = 1000 // guards AllCustomers against a server that never ends
+	// pageParallel bounds the pages of one listing read at once.
+	pageParallel = 4
 )
 
 // Config configures a Client.
@@ -122,35 +124,30 @@ func (c *Client) ListCustomers(ctx context.Context, q CustomerQuery) ([]model.Bo
 	return p.items, total, nil
 }
 
-// AllCustomers pages through every customer matching search.
+// AllCustomers pages through every customer matching search. The walk
+// follows what BokaMera returned (Offset, Total and the items), so a server
+// capping Take is still read to the end; a walk that cannot reach Total is
+// an upstream.ErrIncomplete error (docs/vendors.md, paging).
 func (c *Client) AllCustomers(ctx context.Context, search string) ([]model.BookingCustomer, error) {
-	var all []model.BookingCustomer
-	seen := map[string]bool{}
-	skip := 0
-	for range maxPages {
-		p, err := c.customerPage(ctx, CustomerQuery{Search: search, Skip: skip, Take: c.pageSize})
-		if err != nil {
-			return nil, err
-		}
-		// Rows may shift between pages while customers are added or removed.
-		for _, b := range p.items {
-			if !seen[b.ID] {
-				seen[b.ID] = true
-				all = append(all, b)
+	return upstream.Pager[model.BookingCustomer]{
+		Vendor: c.up.Vendor(), Op: "list_customers", Size: c.pageSize, MaxPages: maxPages, Parallel: pageParallel,
+		ID: func(b model.BookingCustomer) string { return strings.ToLower(b.ID) },
+		Fetch: func(ctx context.Context, offset, size int) (upstream.Page[model.BookingCustomer], error) {
+			p, err := c.customerPage(ctx, CustomerQuery{Search: search, Skip: offset, Take: size})
+			if err != nil {
+				return upstream.Page[model.BookingCustomer]{}, err
 			}
-		}
-		skip = p.Offset + len(p.Results)
-		switch {
-		case p.bare || len(p.Results) == 0:
-			return all, nil // a bare array is the whole list
-		case p.Total != nil && skip >= *p.Total:
-			return all, nil
-		case p.Total == nil && len(p.Results) < c.pageSize:
-			return all, nil
-		}
-	}
-	return nil, &upstream.Error{Vendor: c.up.Vendor(), Op: "list_customers",
-		Err: fmt.Errorf("%w: customer paging did not end after %d pages", upstream.ErrMalformed, maxPages)}
+			if !p.bare && p.Offset != 0 && p.Offset != offset { // an omitted Offset is tolerated
+				return upstream.Page[model.BookingCustomer]{}, &upstream.Error{Vendor: c.up.Vendor(), Op: "list_customers", Status: http.StatusOK,
+					Err: fmt.Errorf("%w: asked for Skip=%d, answer has Offset %d", upstream.ErrMalformed, offset, p.Offset)}
+			}
+			pg := upstream.Page[model.BookingCustomer]{Items: p.items, Whole: p.bare}
+			if p.Total != nil {
+				pg.Total, pg.HasTotal = int64(*p.Total), true
+			}
+			return pg, nil
+		},
+	}.All(ctx)
 }
 
 // Customer looks one customer of the default company up by id with the

@@ -33,6 +33,8 @@ const (
 	AllPageSize     = 100
 	// maxPages stops AllTenants if the vendor's TotalHits never lets paging end.
 	maxPages = 1000
+	// pageParallel bounds the pages of one listing read at once.
+	pageParallel = 4
 )
 
 // Config is how the gateway reaches Crayon.
@@ -144,24 +146,24 @@ func (c *Client) ListTenants(ctx context.Context, f TenantFilter) ([]model.Tenan
 }
 
 // AllTenants walks every page of a listing (f.Page is ignored; f.PageSize 0
-// means AllPageSize).
+// means AllPageSize). The walk follows what Crayon returned, so a server
+// capping PageSize below the size asked for is still read to the end; a
+// walk that cannot end at TotalHits is an upstream.ErrIncomplete error
+// (docs/vendors.md, paging).
 func (c *Client) AllTenants(ctx context.Context, f TenantFilter) ([]model.Tenant, error) {
 	if f.PageSize <= 0 {
 		f.PageSize = AllPageSize
 	}
-	var all []model.Tenant
-	for f.Page = 1; f.Page <= maxPages; f.Page++ {
-		items, total, err := c.ListTenants(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if len(items) == 0 || int64(f.Page)*int64(f.PageSize) >= total {
-			return all, nil
-		}
-	}
-	return nil, &upstream.Error{Vendor: model.VendorCrayon, Op: "list_tenants",
-		Err: fmt.Errorf("%w: paging did not end after %d pages", upstream.ErrMalformed, maxPages)}
+	return upstream.Pager[model.Tenant]{
+		Vendor: model.VendorCrayon, Op: "list_tenants", Size: f.PageSize, MaxPages: maxPages, Parallel: pageParallel,
+		ID: func(t model.Tenant) string { return t.ID },
+		Fetch: func(ctx context.Context, offset, size int) (upstream.Page[model.Tenant], error) {
+			g := f
+			g.Page, g.PageSize = offset/size+1, size
+			items, total, err := c.ListTenants(ctx, g)
+			return upstream.Page[model.Tenant]{Items: items, Total: total, HasTotal: true}, err
+		},
+	}.All(ctx)
 }
 
 // Tenant returns one customer tenant. An unknown id is ErrNotFound; so is an

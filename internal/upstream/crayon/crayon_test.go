@@ -18,6 +18,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 )
 
 const (
@@ -62,7 +63,7 @@ func newUpstream(t *testing.T) *upstream.Client {
 // setup starts a simulator and a client for it; edit may change the config.
 func setup(t *testing.T, opts crayonsim.Options, edit func(*Config)) (*Client, *crayonsim.Server) {
 	t.Helper()
-	sim, base := crayonsim.NewTestServer(t, opts)
+	sim, base := simtest.Crayon(t, opts)
 	cfg := defaultConfig(base)
 	if edit != nil {
 		edit(&cfg)

@@ -15,6 +15,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -33,7 +34,7 @@ func newUp(t *testing.T) *upstream.Client {
 
 func newClient(t *testing.T, opts dbsyncsim.Options) (*Client, *dbsyncsim.Server) {
 	t.Helper()
-	sim, base := dbsyncsim.NewTestServer(t, opts)
+	sim, base := simtest.DBSync(t, opts)
 	c, err := New(newUp(t), Config{BaseURL: base, AppKey: dbsyncsim.DefaultAppKey, AppToken: dbsyncsim.DefaultAppToken})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +170,7 @@ func TestErrorMessagesBecomeTypedErrors(t *testing.T) {
 	if _, err := c.RegisterUser(ctx, "Fabrikam Oy", "fifth@fabrikam.fi"); err != nil {
 		t.Fatal(err)
 	}
-	_, sim2Base := dbsyncsim.NewTestServer(t, dbsyncsim.Options{})
+	_, sim2Base := simtest.DBSync(t, dbsyncsim.Options{})
 	wrongKey, err := New(newUp(t), Config{BaseURL: sim2Base, AppKey: "wrong-key", AppToken: dbsyncsim.DefaultAppToken})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +273,7 @@ func TestInjectedServerErrorIsTransportFailure(t *testing.T) {
 }
 
 func TestWrongBasePathIsEndpointNotFound(t *testing.T) {
-	_, base := dbsyncsim.NewTestServer(t, dbsyncsim.Options{})
+	_, base := simtest.DBSync(t, dbsyncsim.Options{})
 	v1 := strings.Replace(base, "/v2/", "/v1/", 1)
 	c, err := New(newUp(t), Config{BaseURL: v1, AppKey: dbsyncsim.DefaultAppKey, AppToken: dbsyncsim.DefaultAppToken})
 	if err != nil {

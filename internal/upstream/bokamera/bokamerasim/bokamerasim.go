@@ -12,13 +12,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -143,16 +141,6 @@ func New(opts Options) *Server {
 	})
 	s.handler = s.Faults.Middleware(s.record(mux))
 	return s
-}
-
-// NewTestServer starts the simulator on loopback and returns it with the
-// client base URL (ending in /). The token endpoint is TokenURL(baseURL).
-func NewTestServer(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL + "/"
 }
 
 // TokenURL is the token endpoint of a simulator served at baseURL.

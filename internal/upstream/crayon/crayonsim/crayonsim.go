@@ -13,13 +13,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -54,6 +52,10 @@ type Options struct {
 	Username, Password     string
 	TokenTTL               time.Duration
 	MaxPageSize            int
+	// PageSizeCap, when set, silently serves at most this many tenants per
+	// page whatever PageSize asks for, as a Crayon deployment with an
+	// undocumented cap would; TotalHits stays the full count.
+	PageSizeCap int
 	// Now is the simulator's clock (token expiry); nil means time.Now.
 	Now func() time.Time
 }
@@ -115,16 +117,6 @@ func New(opts Options) *Server {
 	s.seed()
 	s.handler = s.Faults.Middleware(http.HandlerFunc(s.route))
 	return s
-}
-
-// NewTestServer starts a simulator on loopback and returns it with the base
-// URL a client should be configured with (ending in "/").
-func NewTestServer(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL + "/"
 }
 
 // ServeHTTP serves the whole simulator, fault injection included.
@@ -450,6 +442,9 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 	if n["Page"] < 0 || size < 0 || size > s.opts.MaxPageSize {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Page must be positive and PageSize between 1 and %d.", s.opts.MaxPageSize))
 		return
+	}
+	if c := s.opts.PageSizeCap; c > 0 {
+		size = min(size, c)
 	}
 	domain, prefix, search := strings.ToLower(q.get("Domain")), strings.ToLower(q.get("DomainPrefix")), strings.ToLower(q.get("Search"))
 	s.mu.Lock()

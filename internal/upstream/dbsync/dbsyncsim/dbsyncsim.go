@@ -15,12 +15,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
@@ -114,16 +112,6 @@ func New(opts Options) *Server {
 	s.Faults = simfault.New(errorPage)
 	s.handler = s.Faults.Middleware(http.HandlerFunc(s.serve))
 	return s
-}
-
-// NewTestServer starts a simulator on loopback and returns it with the
-// client base URL (ending in /).
-func NewTestServer(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL + BasePath
 }
 
 // ServeHTTP serves the API behind the fault injector.

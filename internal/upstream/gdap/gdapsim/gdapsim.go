@@ -13,11 +13,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/mail"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -99,17 +97,7 @@ func New(opts Options) *Server {
 	return s
 }
 
-// NewTestServer starts s on loopback and returns it with the client base URL
-// (server URL + BasePath). The server is closed by tb.Cleanup.
-func NewTestServer(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL + BasePath
-}
-
-// TokenURL derives the token endpoint from a base URL NewTestServer returned.
+// TokenURL derives the token endpoint from a client base URL.
 func TokenURL(baseURL string) string {
 	return strings.TrimSuffix(baseURL, BasePath) + TokenPath
 }
