@@ -211,6 +211,11 @@ type Call struct {
 func (c *Client) Do(ctx context.Context, call Call) error {
 	start := time.Now()
 	err := c.do(ctx, call)
+	if errors.Is(err, ErrCredentials) {
+		// The gateway's own configuration is wrong: operators must hear of
+		// it whatever the caller's answer was.
+		c.log.Error("vendor rejected the gateway's credentials", "op", call.Op, "error", err)
+	}
 	outcome := outcomeOf(err)
 	c.metrics.requests.WithLabelValues(c.vendor, call.Op, outcome).Inc()
 	c.metrics.duration.WithLabelValues(c.vendor, call.Op, outcome).Observe(time.Since(start).Seconds())

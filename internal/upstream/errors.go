@@ -129,6 +129,8 @@ func Detail(err error) string {
 		return "no answer within the time budget"
 	case errors.Is(e.Err, ErrIncomplete):
 		return "listing incomplete: " + truncate(e.Message, 200)
+	case errors.Is(e.Err, ErrCredentials):
+		return "the gateway's credentials for " + e.Vendor + " were rejected"
 	case e.Status == 0:
 		return "connection failed"
 	}
@@ -141,12 +143,7 @@ func Detail(err error) string {
 	return s
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+func truncate(s string, n int) string { return Truncate(s, n) }
 
 // Unhealthy reports whether err says the vendor could not answer right now:
 // it is down, overloaded, slow, answered garbage, or was not even called

@@ -98,7 +98,10 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 type TenantFilter struct {
 	// OrganizationID 0 means Config.OrganizationID.
 	OrganizationID, PublisherID, CustomerTenantType int
-	Domain, DomainPrefix                            string
+	// Type is the normalized tenant type (model.TenantTypeT1 / T2); it
+	// sets CustomerTenantType when that is 0.
+	Type                 string
+	Domain, DomainPrefix string
 	// Search matches the tenant's name or reference (substring).
 	Search string
 	// Page is 1-based (0 means 1); PageSize 0 means DefaultPageSize.
@@ -112,7 +115,11 @@ func (c *Client) tenantQuery(f TenantFilter) url.Values {
 		org = c.cfg.OrganizationID
 	}
 	q.Set("OrganizationId", strconv.Itoa(org))
-	for name, v := range map[string]int{"PublisherId": f.PublisherID, "CustomerTenantType": f.CustomerTenantType} {
+	typ := f.CustomerTenantType
+	if typ == 0 {
+		typ = tenantTypes[f.Type]
+	}
+	for name, v := range map[string]int{"PublisherId": f.PublisherID, "CustomerTenantType": typ} {
 		if v != 0 {
 			q.Set(name, strconv.Itoa(v))
 		}
@@ -164,6 +171,18 @@ func (c *Client) AllTenants(ctx context.Context, f TenantFilter) ([]model.Tenant
 			return upstream.Page[model.Tenant]{Items: items, Total: total, HasTotal: true}, err
 		},
 	}.All(ctx)
+}
+
+// CustomerRecords turns a tenant listing into customer records: removed
+// tenants are no customer any more.
+func CustomerRecords(ts []model.Tenant) []model.CustomerRecord {
+	var out []model.CustomerRecord
+	for _, t := range ts {
+		if t.Status != model.TenantStatusRemoved {
+			out = append(out, t.CustomerRecord())
+		}
+	}
+	return out
 }
 
 // Tenant returns one customer tenant. An unknown id is ErrNotFound; so is an

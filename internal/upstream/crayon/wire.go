@@ -79,6 +79,9 @@ func (t tenantDTO) model() model.Tenant {
 	return m
 }
 
+// tenantTypes maps the normalized tenant type to CustomerTenantType.
+var tenantTypes = map[string]int{model.TenantTypeT1: 1, model.TenantTypeT2: 2}
+
 // agreementTypes maps model agreement types to AgreementTypeConsent.
 var agreementTypes = map[string]int{
 	model.AgreementMicrosoftCloud:    0,

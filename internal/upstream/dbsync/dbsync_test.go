@@ -302,22 +302,61 @@ func stub(t *testing.T, body string) *Client {
 }
 
 func TestAuthenticateReadsAnyValidityFlag(t *testing.T) {
+	const noValid = "the licence manager reports no valid licence for this user"
 	tests := []struct {
 		body string
 		want model.LicenseCheck
 	}{
 		{`{"value":[{"companyId":9877,"userId":5773,"userName":"u","validLicense":false,"errorMessage":[]}]}`,
-			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false}},
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: noValid}},
 		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","authenticated":true,"errorMessage":[]}]}`,
 			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+		{`{"Value":[{"CompanyId":"9877","UserId":"5773","UserName":"u","IsLicensed":false,"ErrorMessage":[]}]}`,
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: noValid}},
 		// No flag at all: an empty errorMessage is the success signal.
 		{`{"value":[{"companyId":"9877","userId":"5773","errorMessage":[]}]}`,
 			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+		// An expiry date in the past, with or without a zone, is a verdict.
+		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","isValid":true,"expiryDate":"2020-01-31T00:00:00","errorMessage":[]}]}`,
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: "the licence expired on 2020-01-31T00:00:00Z"}},
+		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","validUntil":"2999-01-31T00:00:00+01:00","errorMessage":[]}]}`,
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+		// The expiry as an errorMessage: still a verdict, not a 422.
+		{`{"value":[{"userName":"u","errorMessage":["License expired for user u"]}]}`,
+			model.LicenseCheck{Company: "C", User: "u", Licensed: false, Reason: "License expired for user u"}},
 	}
 	for _, tt := range tests {
 		got, err := stub(t, tt.body).AuthenticateUser(context.Background(), "C", "u")
 		if err != nil || got != tt.want {
 			t.Errorf("%s → %+v, %v; want %+v", tt.body, got, err, tt.want)
+		}
+	}
+}
+
+func TestQuotaUnderAlternativeNames(t *testing.T) {
+	want := &Quota{AnnualQuota: 25, Used: 7, Active: 5}
+	for _, body := range []string{
+		`{"value":[],"licenseQuota":{"annualQuota":25,"used":7,"active":5}}`,
+		`{"value":[],"quota":{"licensedUsers":25,"usedLicenses":7,"activeUsers":5}}`,
+		`{"Value":[],"LicenseDetails":{"MaxUsers":25,"Consumed":7,"CurrentActive":5}}`,
+	} {
+		d, err := stub(t, body).LicenseDetails(context.Background(), "")
+		if err != nil || d.Quota == nil || *d.Quota != *want {
+			t.Errorf("%s → %+v, %v", body, d.Quota, err)
+		}
+	}
+	// Numbers under names the client does not know are not guessed.
+	d, err := stub(t, `{"value":[],"licenseQuota":{"seats":25}}`).LicenseDetails(context.Background(), "")
+	if err != nil || d.Quota != nil {
+		t.Errorf("unknown quota names → %+v, %v; want no quota", d.Quota, err)
+	}
+}
+
+func TestCredentialMessagesAreTheGatewaysProblem(t *testing.T) {
+	for _, msg := range []string{"Invalid partner application key or token", "Invalid partnerAppKey or partnerAppToken", "Partner app token expired"} {
+		_, err := stub(t, `{"value":[{"errorMessage":["`+msg+`"]}]}`).AuthenticateUser(context.Background(), "C", "u")
+		if !errors.Is(err, upstream.ErrCredentials) {
+			t.Errorf("%q → %v; want ErrCredentials", msg, err)
 		}
 	}
 }

@@ -56,6 +56,9 @@ type Options struct {
 	// page whatever PageSize asks for, as a Crayon deployment with an
 	// undocumented cap would; TotalHits stays the full count.
 	PageSizeCap int
+	// TotalHitsSkew is added to every TotalHits, playing a vendor whose
+	// count disagrees with the rows it serves (a broken or racing index).
+	TotalHitsSkew int
 	// Now is the simulator's clock (token expiry); nil means time.Now.
 	Now func() time.Time
 }
@@ -463,7 +466,7 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 		hits = append(hits, t)
 	}
 	s.mu.Unlock()
-	out := collection[tenant]{Items: []tenant{}, TotalHits: int64(len(hits))}
+	out := collection[tenant]{Items: []tenant{}, TotalHits: int64(len(hits) + s.opts.TotalHitsSkew)}
 	if from := (page - 1) * size; from < len(hits) {
 		out.Items = hits[from:min(from+size, len(hits))]
 	}
