@@ -9,7 +9,6 @@ package upstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-json-experiment/json"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -307,9 +307,25 @@ func limitBody(rc io.ReadCloser) io.ReadCloser {
 	return limitedBody{Reader: io.LimitReader(rc, MaxBodyBytes), Closer: rc}
 }
 
-// DecodeJSON decodes a whole (already bounded) body into v.
+// vendorJSON is how every vendor answer is decoded: unknown members are
+// ignored (vendors add fields) and names match regardless of case (vendors
+// differ in case; docs/vendors.md). Duplicate names and trailing data are
+// malformed. json v2 does this in one pass, about twice as fast as
+// encoding/json (BenchmarkDecode* in the vendor packages).
+var vendorJSON = json.JoinOptions(json.MatchCaseInsensitiveNames(true), json.RejectUnknownMembers(false))
+
+// DecodeJSON decodes a whole (already bounded) vendor body into v; a body
+// that is not one JSON value of v's shape is ErrMalformed.
 func DecodeJSON(r io.Reader, v any) error {
-	if err := json.NewDecoder(r).Decode(v); err != nil {
+	if err := json.UnmarshalRead(r, v, vendorJSON); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
+// UnmarshalJSON is DecodeJSON for a body already read.
+func UnmarshalJSON(b []byte, v any) error {
+	if err := json.Unmarshal(b, v, vendorJSON); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return nil

@@ -438,8 +438,8 @@ func decode(resp *http.Response, v any) error {
 }
 
 func unmarshal(resp *http.Response, raw []byte, v any) error {
-	if err := json.Unmarshal(raw, v); err != nil {
-		return &upstream.Error{Status: resp.StatusCode, Err: fmt.Errorf("%w: %v", upstream.ErrMalformed, err)}
+	if err := upstream.UnmarshalJSON(raw, v); err != nil {
+		return &upstream.Error{Status: resp.StatusCode, Err: err}
 	}
 	return nil
 }
