@@ -54,7 +54,7 @@ func BaseURL(name, raw string) (*url.URL, error) {
 		return nil, err
 	}
 	if !strings.HasSuffix(u.Path, "/") || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf(`%s must end with "/" and carry no query or fragment`, name)
+		return nil, fmt.Errorf("%s must end with / and carry no query or fragment", name)
 	}
 	return u, nil
 }

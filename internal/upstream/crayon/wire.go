@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/upstream"
 )
 
 // Crayon's wire shapes. Go matches JSON keys case-insensitively, so the
@@ -174,13 +174,5 @@ func (e errorDTO) message() string {
 	if len(parts) > 0 {
 		msg = strings.TrimSpace(msg + " " + strings.Join(parts, " "))
 	}
-	const maxLen = 500
-	if len(msg) > maxLen {
-		n := maxLen
-		for n > 0 && !utf8.RuneStart(msg[n]) {
-			n--
-		}
-		msg = msg[:n] + "…"
-	}
-	return msg
+	return upstream.Truncate(msg, 500)
 }

@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/upstream"
@@ -59,16 +58,9 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if up == nil {
 		errs = append(errs, errors.New("upstream client is required"))
 	}
-	base, err := url.Parse(cfg.BaseURL)
-	switch {
-	case cfg.BaseURL == "":
-		errs = append(errs, errors.New("base URL is required"))
-	case err != nil:
-		errs = append(errs, fmt.Errorf("base URL: %w", err))
-	case base.Scheme != "http" && base.Scheme != "https" || base.Host == "":
-		errs = append(errs, errors.New("base URL must be an absolute http(s) URL"))
-	case !strings.HasSuffix(base.Path, "/") || base.RawQuery != "" || base.Fragment != "":
-		errs = append(errs, errors.New("base URL must end with / and carry no query or fragment"))
+	base, err := upstream.BaseURL("base URL", cfg.BaseURL)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.AppKey == "" {
 		errs = append(errs, errors.New("partner app key is required"))
@@ -508,16 +500,7 @@ rules:
 	return &upstream.Error{Status: http.StatusOK, Code: code, Message: truncate(msg, 500), Err: kind}
 }
 
-// truncate bounds s to about n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
+func truncate(s string, n int) string { return upstream.Truncate(s, n) }
 
 // blankWord removes name from s where it stands as a word of its own, so a
 // short name such as "A" cannot cut letters out of the vendor's own words.

@@ -54,6 +54,9 @@ type Options struct {
 	// DisableCustomersRoute makes GET /api/Customers a 404 so only
 	// /api/ListCustomers answers (the contract's unresolved route).
 	DisableCustomersRoute bool
+	// DisableListCustomersRoute makes GET /api/ListCustomers a 404 so only
+	// /api/Customers answers.
+	DisableListCustomersRoute bool
 }
 
 // SyncRequest is one accepted SynchronizePartnerCustomers call.
@@ -138,7 +141,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	name, ok := cutPrefixFold(r.URL.Path, BasePath)
 	is := func(fn, method string) bool { return ok && strings.EqualFold(name, fn) && r.Method == method }
 	switch {
-	case is("Customers", http.MethodGet) && !s.opts.DisableCustomersRoute, is("ListCustomers", http.MethodGet):
+	case is("Customers", http.MethodGet) && !s.opts.DisableCustomersRoute, is("ListCustomers", http.MethodGet) && !s.opts.DisableListCustomersRoute:
 		s.listCustomers(w, r)
 	case is("GetAvailableRoles", http.MethodGet):
 		s.availableRoles(w, r)
