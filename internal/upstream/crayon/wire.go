@@ -60,7 +60,7 @@ func (t tenantDTO) model() model.Tenant {
 		Program:             t.Program.model(),
 		Organization:        t.Organization.model(),
 		MicrosoftTenantID:   strings.ToLower(strings.TrimSpace(t.ExternalPublisherCustomerID)),
-		PublisherCustomerID: t.PublisherCustomerID,
+		PublisherCustomerID: lowerGUID(strings.TrimSpace(t.PublisherCustomerID)),
 		Domain:              domain,
 		DomainPrefix:        t.DomainPrefix,
 		Reference:           t.Reference,
@@ -77,6 +77,15 @@ func (t tenantDTO) model() model.Tenant {
 		m.Status = model.TenantStatusRemoved
 	}
 	return m
+}
+
+// lowerGUID lower-cases a GUID (vendors differ in case); anything else is
+// kept as sent.
+func lowerGUID(s string) string {
+	if upstream.IsGUID(s) {
+		return strings.ToLower(s)
+	}
+	return s
 }
 
 // tenantTypes maps the normalized tenant type to CustomerTenantType.

@@ -173,7 +173,9 @@ func writeOrdered(w io.Writer, v any, sh Shape) {
 	case object:
 		members := x
 		if sh.UnknownFields {
-			members = append(object{{"SimUnknownField", "ignore me"}, {"simUnknownObject", object{{"Nested", []any{json.Number("1"), true}}}}}, members...)
+			// Rendered as is: the injected object gets no members of its own.
+			extra, _ := json.Marshal(map[string]any{"Nested": []any{1, true}})
+			members = append(object{{"SimUnknownField", "ignore me"}, {"simUnknownObject", json.RawMessage(extra)}}, members...)
 		}
 		_, _ = io.WriteString(w, "{")
 		for i := range members {
