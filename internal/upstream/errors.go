@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -138,7 +139,11 @@ func Detail(err error) string {
 	if e.Message != "" {
 		s += ": " + truncate(e.Message, 200)
 	} else if errors.Is(e.Err, ErrMalformed) {
+		// Say what could not be understood: the decoder's words, bounded.
 		s += ": malformed response"
+		if why, ok := strings.CutPrefix(e.Err.Error(), ErrMalformed.Error()+": "); ok && why != "" {
+			s += " (" + truncate(why, 160) + ")"
+		}
 	}
 	return s
 }

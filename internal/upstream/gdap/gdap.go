@@ -350,9 +350,12 @@ func decodeCustomers(r io.Reader) ([]model.GDAPCustomer, error) {
 		return nil, fmt.Errorf("%w: no CurrentEntitiesSynced array", upstream.ErrMalformed)
 	}
 	out := make([]model.GDAPCustomer, 0, len(*doc.CurrentEntitiesSynced))
-	for _, e := range *doc.CurrentEntitiesSynced {
+	for i, e := range *doc.CurrentEntitiesSynced {
+		// Table Storage always sets RowKey, the customer's tenant id: an
+		// entity without one is not understood, and dropping it would
+		// make the list look complete.
 		if strings.TrimSpace(e.RowKey) == "" {
-			continue // Table Storage always sets RowKey; without it nothing can join
+			return nil, fmt.Errorf("%w: customer entity %d has no RowKey", upstream.ErrMalformed, i)
 		}
 		out = append(out, e.customer())
 	}
@@ -387,9 +390,9 @@ func decodeRoles(r io.Reader) ([]model.Role, error) {
 		return nil, fmt.Errorf("%w: no AvailableRoles array", upstream.ErrMalformed)
 	}
 	out := make([]model.Role, 0, len(*doc.AvailableRoles))
-	for _, e := range *doc.AvailableRoles {
+	for i, e := range *doc.AvailableRoles {
 		if strings.TrimSpace(e.RowKey) == "" {
-			continue
+			return nil, fmt.Errorf("%w: role entity %d has no RowKey", upstream.ErrMalformed, i)
 		}
 		out = append(out, model.Role{ID: lowerTrim(e.RowKey), Name: strings.TrimSpace(e.Name), Description: strings.TrimSpace(e.Description)})
 	}

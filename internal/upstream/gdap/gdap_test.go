@@ -463,7 +463,7 @@ func TestDecodeCustomersNormalizes(t *testing.T) {
 	if got, err := decodeCustomers(strings.NewReader(`{"CurrentEntitiesSynced":[]}`)); err != nil || len(got) != 0 {
 		t.Errorf("empty list: %v, %v", got, err)
 	}
-	for _, bad := range []string{`null`, `{}`, `{"CurrentEntitiesSynced":{}}`} {
+	for _, bad := range []string{`null`, `{}`, `{"CurrentEntitiesSynced":{}}`, `{"CurrentEntitiesSynced":[{"CompanyName":"no key"}]}`} {
 		if _, err := decodeCustomers(strings.NewReader(bad)); !errors.Is(err, upstream.ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", bad, err)
 		}
