@@ -236,7 +236,7 @@ func (c *Client) do(ctx context.Context, call Call) error {
 		return struct{}{}, c.attempts(ctx, call)
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
+		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 	}
 	return err
 }
@@ -291,7 +291,7 @@ func (c *Client) attempt(parent context.Context, call Call, req *http.Request) e
 		}
 		// A body that could not be read or decoded is the vendor's fault.
 		if !errors.Is(err, ErrMalformed) {
-			err = fmt.Errorf("%w: %v", ErrMalformed, err)
+			err = fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 		return &Error{Vendor: c.vendor, Op: call.Op, Status: resp.StatusCode, Err: err}
 	}
@@ -318,7 +318,7 @@ var vendorJSON = json.JoinOptions(json.MatchCaseInsensitiveNames(true), json.Rej
 // that is not one JSON value of v's shape is ErrMalformed.
 func DecodeJSON(r io.Reader, v any) error {
 	if err := json.UnmarshalRead(r, v, vendorJSON); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil
 }
@@ -326,7 +326,7 @@ func DecodeJSON(r io.Reader, v any) error {
 // UnmarshalJSON is DecodeJSON for a body already read.
 func UnmarshalJSON(b []byte, v any) error {
 	if err := json.Unmarshal(b, v, vendorJSON); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil
 }

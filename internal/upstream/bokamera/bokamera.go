@@ -312,7 +312,7 @@ func (c *Client) company(id string) string {
 func (c *Client) job(w wireJob, companyID, op string) (model.AxemaSyncJob, error) {
 	j, err := w.model()
 	if err != nil {
-		return j, &upstream.Error{Vendor: c.up.Vendor(), Op: op, Status: http.StatusOK, Err: fmt.Errorf("%w: %v", upstream.ErrMalformed, err)}
+		return j, &upstream.Error{Vendor: c.up.Vendor(), Op: op, Status: http.StatusOK, Err: fmt.Errorf("%w: %w", upstream.ErrMalformed, err)}
 	}
 	if j.CompanyID == "" {
 		j.CompanyID = c.company(companyID)
