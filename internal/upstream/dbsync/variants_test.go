@@ -8,6 +8,7 @@ import (
 
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
+	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simtest"
 )
 
@@ -74,5 +75,22 @@ func TestQuotaExhaustedUnderEveryVariant(t *testing.T) {
 				t.Errorf("register over quota: %v, want quota_exhausted", err)
 			}
 		})
+	}
+}
+
+// The simulators' common wire-shape variants (extra members, reversed
+// member order) change nothing either.
+func TestClientWithReshapedAnswers(t *testing.T) {
+	ctx := context.Background()
+	c, sim := newClient(t, dbsyncsim.Options{AnnualQuota: 100, Variant: dbsyncsim.Variant{ValidityField: "validLicense"}})
+	sim.Faults.SetShape(simfault.Shape{UnknownFields: true, Reorder: true})
+	if l, err := c.RegisterUser(ctx, "Shape AB", "s.user"); err != nil || l.UserID == "" {
+		t.Fatalf("register: %+v, %v", l, err)
+	}
+	if chk, err := c.AuthenticateUser(ctx, "Shape AB", "s.user"); err != nil || !chk.Licensed {
+		t.Fatalf("check: %+v, %v", chk, err)
+	}
+	if d, err := c.LicenseDetails(ctx, "Shape AB"); err != nil || len(d.Users) != 1 || d.Quota == nil || d.Quota.AnnualQuota != 100 {
+		t.Fatalf("details: %+v, %v", d, err)
 	}
 }
