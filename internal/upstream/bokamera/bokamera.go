@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -336,20 +335,12 @@ func (c *Client) call(ctx context.Context, op, method, rel string, q url.Values,
 		}
 	}
 	return c.tokens.Authorized(ctx, func(tok string) error {
-		var rd io.Reader
-		if payload != nil {
-			rd = bytes.NewReader(payload)
-		}
-		req, err := http.NewRequest(method, u.String(), rd)
+		req, err := upstream.NewRequest(c.up.Vendor(), op, method, u.String(), payload)
 		if err != nil {
-			return &upstream.Error{Vendor: c.up.Vendor(), Op: op, Err: err}
+			return err
 		}
-		req.Header.Set("Accept", "application/json")
 		req.Header.Set("x-api-key", c.cfg.APIKey)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
 		// Only reads may be retried; a repeated POST would start a second sync.
 		return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
 			if resp.StatusCode/100 != 2 {

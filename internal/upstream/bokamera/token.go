@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream"
@@ -32,12 +31,10 @@ func (c *Client) refreshGrant(ctx context.Context, refresh string) (upstream.Gra
 
 // grant posts one OAuth form to the Keycloak token endpoint.
 func (c *Client) grant(ctx context.Context, form url.Values) (upstream.Grant, error) {
-	req, err := http.NewRequest(http.MethodPost, c.cfg.TokenURL, strings.NewReader(form.Encode()))
+	req, err := upstream.FormRequest(c.up.Vendor(), c.cfg.TokenURL, form)
 	if err != nil {
-		return upstream.Grant{}, &upstream.Error{Vendor: c.up.Vendor(), Op: "token", Err: err}
+		return upstream.Grant{}, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
 	var tr tokenResponse
 	// A token grant may be repeated; a rotated refresh token that the vendor
 	// refuses on the retry falls back to a password grant in the source.

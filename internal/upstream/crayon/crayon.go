@@ -13,11 +13,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/model"
@@ -263,18 +261,11 @@ func (c *Client) call(ctx context.Context, op, method, path string, q url.Values
 		payload = b
 	}
 	return c.tokens.Authorized(ctx, func(tok string) error {
-		var rd io.Reader
-		if payload != nil {
-			rd = bytes.NewReader(payload)
-		}
-		req, err := newRequest(method, u.String(), rd)
+		req, err := upstream.NewRequest(model.VendorCrayon, op, method, u.String(), payload)
 		if err != nil {
-			return &upstream.Error{Vendor: model.VendorCrayon, Op: op, Err: err}
+			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
 		// Only reads may be retried; a repeated POST could add an agreement twice.
 		return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
 			if resp.StatusCode/100 == 2 {
@@ -283,15 +274,6 @@ func (c *Client) call(ctx context.Context, op, method, path string, q url.Values
 			return apiError(resp)
 		}})
 	})
-}
-
-// newRequest builds a request that asks for JSON; body may be nil.
-func newRequest(method, u string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequest(method, u, body)
-	if err == nil {
-		req.Header.Set("Accept", "application/json")
-	}
-	return req, err
 }
 
 func (c *Client) resolve(path string) *url.URL {
@@ -307,12 +289,11 @@ func (c *Client) login(ctx context.Context) (upstream.Grant, error) {
 		"password":   {c.cfg.Password},
 		"scope":      {"CustomerApi"},
 	}
-	req, err := newRequest(http.MethodPost, c.resolve("api/v1/connect/token").String(), strings.NewReader(form.Encode()))
+	req, err := upstream.FormRequest(model.VendorCrayon, c.resolve("api/v1/connect/token").String(), form)
 	if err != nil {
-		return upstream.Grant{}, &upstream.Error{Vendor: model.VendorCrayon, Op: "token", Err: err}
+		return upstream.Grant{}, err
 	}
 	req.SetBasicAuth(c.cfg.ClientID, c.cfg.ClientSecret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	var t tokenDTO
 	// A password grant changes nothing at the vendor; retry it.
 	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {

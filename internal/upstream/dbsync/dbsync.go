@@ -9,7 +9,6 @@
 package dbsync
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -363,12 +362,10 @@ func (c *Client) call(ctx context.Context, op, method, company, user string) (en
 		return envelope{}, err
 	}
 	u := c.base.ResolveReference(&url.URL{Path: method})
-	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(payload))
+	req, err := upstream.NewRequest(model.VendorDBSync, op, http.MethodPost, u.String(), payload)
 	if err != nil {
 		return envelope{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
 
 	// Every method is a POST, but authenticateUser and licenseDetails only
 	// read; register/unregister consume or free seats and are sent once.

@@ -205,12 +205,11 @@ func (c *Client) call(ctx context.Context, op, method, route, query string, deco
 		if c.static != "" {
 			tok = c.static
 		}
-		req, err := http.NewRequest(method, u.String(), nil)
+		req, err := upstream.NewRequest(model.VendorGDAP, op, method, u.String(), nil)
 		if err != nil {
-			return &upstream.Error{Vendor: model.VendorGDAP, Op: op, Err: err}
+			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
 		// Only reads may be retried; a repeated sync would mail the partner twice.
 		return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
 			if resp.StatusCode/100 == 2 {
@@ -268,12 +267,10 @@ type tokenFailure struct {
 }
 
 func (c *Client) fetchToken(ctx context.Context) (g upstream.Grant, err error) {
-	req, err := http.NewRequest(http.MethodPost, c.tokenURL, strings.NewReader(c.form.Encode()))
+	req, err := upstream.FormRequest(model.VendorGDAP, c.tokenURL, c.form)
 	if err != nil {
-		return g, &upstream.Error{Vendor: model.VendorGDAP, Op: "token", Err: err}
+		return g, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
 	// A client-credentials grant changes nothing at the vendor; retry it.
 	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {
 		if resp.StatusCode/100 != 2 {
