@@ -266,10 +266,23 @@ func (r *result) UnmarshalJSON(b []byte) error {
 	for _, c := range []struct {
 		name string
 		dst  any
-	}{{"companyId", &r.CompanyID}, {"userId", &r.UserID}, {"userName", &r.UserName}, {"companyName", &r.CompanyName}, {"errorMessage", &r.ErrorMessage}} {
+	}{{"companyId", &r.CompanyID}, {"userId", &r.UserID}, {"userName", &r.UserName}, {"companyName", &r.CompanyName}} {
 		if v, ok := f.pick([]string{c.name}); ok {
 			if err := json.Unmarshal(v, c.dst); err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+	}
+	// errorMessage is documented as an array of strings; a single string
+	// is read as one message rather than failing the whole answer.
+	if v, ok := f.pick([]string{"errorMessage"}); ok {
+		if err := json.Unmarshal(v, &r.ErrorMessage); err != nil {
+			var one string
+			if json.Unmarshal(v, &one) != nil {
+				return fmt.Errorf("errorMessage: %w", err)
+			}
+			if one = strings.TrimSpace(one); one != "" {
+				r.ErrorMessage = []string{one}
 			}
 		}
 	}

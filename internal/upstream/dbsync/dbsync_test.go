@@ -352,6 +352,16 @@ func TestQuotaUnderAlternativeNames(t *testing.T) {
 	}
 }
 
+func TestErrorMessageAsASingleString(t *testing.T) {
+	_, err := stub(t, `{"value":[{"errorMessage":"User already registered: u"}]}`).RegisterUser(context.Background(), "C", "u")
+	if !errors.Is(err, upstream.ErrConflict) {
+		t.Errorf("got %v, want ErrConflict", err)
+	}
+	if _, err := stub(t, `{"value":[{"userId":"1","errorMessage":""}]}`).RegisterUser(context.Background(), "C", "u"); err != nil {
+		t.Errorf("empty string message: %v, want success", err)
+	}
+}
+
 func TestCredentialMessagesAreTheGatewaysProblem(t *testing.T) {
 	for _, msg := range []string{"Invalid partner application key or token", "Invalid partnerAppKey or partnerAppToken", "Partner app token expired"} {
 		_, err := stub(t, `{"value":[{"errorMessage":["`+msg+`"]}]}`).AuthenticateUser(context.Background(), "C", "u")
