@@ -86,35 +86,40 @@ func TestCappedVendorsStillYieldEveryCustomer(t *testing.T) {
 }
 
 // GET /v1/tenants over a Crayon capping PageSize at 3 (TotalHits 9 for the
-// filter) hands out page tokens until every tenant was listed once.
+// filter) hands out page tokens until every tenant was listed once, however
+// the server places its capped pages.
 func TestTenantPagesWalkACappedCrayonToTheEnd(t *testing.T) {
-	_, c := startGatewayWith(t, simOptions{Crayon: crayonsim.Options{PageSizeCap: 3}})
-	q := "q=" + url.QueryEscape("Example Customer 00") + "&page_size=50"
-	seen := map[string]bool{}
-	path := "/v1/tenants?" + q
-	for pages := 0; path != ""; pages++ {
-		if pages > 10 {
-			t.Fatal("tenant paging does not end")
-		}
-		r := c.do("GET", path, "")
-		if r.Status != 200 {
-			t.Fatalf("status %d: %s", r.Status, r.Body)
-		}
-		var p tenantPage
-		r.JSON(t, &p)
-		for _, it := range p.Items {
-			if seen[it.ID] {
-				t.Fatalf("tenant %s listed twice", it.ID)
+	for _, afterOffset := range []bool{false, true} {
+		t.Run(fmt.Sprint("cap after offset ", afterOffset), func(t *testing.T) {
+			_, c := startGatewayWith(t, simOptions{Crayon: crayonsim.Options{PageSizeCap: 3, CapAfterOffset: afterOffset}})
+			q := "q=" + url.QueryEscape("Example Customer 00") + "&page_size=50"
+			seen := map[string]bool{}
+			path := "/v1/tenants?" + q
+			for pages := 0; path != ""; pages++ {
+				if pages > 10 {
+					t.Fatal("tenant paging does not end")
+				}
+				r := c.do("GET", path, "")
+				if r.Status != 200 {
+					t.Fatalf("status %d: %s", r.Status, r.Body)
+				}
+				var p tenantPage
+				r.JSON(t, &p)
+				for _, it := range p.Items {
+					if seen[it.ID] {
+						t.Fatalf("tenant %s listed twice", it.ID)
+					}
+					seen[it.ID] = true
+				}
+				path = ""
+				if p.NextPageToken != "" {
+					path = "/v1/tenants?" + q + "&page_token=" + url.QueryEscape(p.NextPageToken)
+				}
 			}
-			seen[it.ID] = true
-		}
-		path = ""
-		if p.NextPageToken != "" {
-			path = "/v1/tenants?" + q + "&page_token=" + url.QueryEscape(p.NextPageToken)
-		}
-	}
-	if len(seen) != 9 {
-		t.Fatalf("listed %d tenants, want the 9 Example Customer 00x", len(seen))
+			if len(seen) != 9 {
+				t.Fatalf("listed %d tenants, want the 9 Example Customer 00x", len(seen))
+			}
+		})
 	}
 }
 

@@ -44,6 +44,9 @@ func handleListTenants(svc *aggregate.Tenants, tokens *pagetoken.Codec) http.Han
 			PageSize:       q.intRange("page_size", defaultPageSize, 1, maxPageSize),
 			Page:           1,
 		}
+		// A token may ask Crayon for smaller pages than the caller's (a
+		// capped Crayon); the caller's size stays in the fingerprint.
+		callerSize := tq.PageSize
 		// The page size is part of the fingerprint: a Crayon page number
 		// means nothing with another page size.
 		fingerprint := fmt.Sprintf("tenants|%d|%d|%s|%s|%s|%d", tq.OrganizationID, tq.PublisherID, tq.Type, tq.DomainPrefix, tq.Q, tq.PageSize)
@@ -71,7 +74,7 @@ func handleListTenants(svc *aggregate.Tenants, tokens *pagetoken.Codec) http.Han
 		}
 		if next, size, ok := nextVendorPage(tq.Page, tq.PageSize, len(page.Items), page.Total); ok {
 			pos := pagetoken.Position{Page: next, Query: fingerprint}
-			if size != tq.PageSize {
+			if size != callerSize {
 				pos.Size = size
 			}
 			resp.NextPageToken = tokens.Encode(pos)

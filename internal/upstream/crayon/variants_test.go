@@ -30,6 +30,7 @@ func TestClientAgainstEverySimulatorVariant(t *testing.T) {
 	}{
 		{name: "page size capped at 3", opts: crayonsim.Options{PageSizeCap: 3}},
 		{name: "page size capped at 7", opts: crayonsim.Options{PageSizeCap: 7}},
+		{name: "capped at 7, placed by the size asked", opts: crayonsim.Options{PageSizeCap: 7, CapAfterOffset: true}},
 		{name: "unknown fields", shape: simfault.Shape{UnknownFields: true}},
 		{name: "upper-case GUIDs", shape: simfault.Shape{UpperGUIDs: true}},
 		{name: "members reversed", shape: simfault.Shape{Reorder: true}},

@@ -56,6 +56,10 @@ type Options struct {
 	// page whatever PageSize asks for, as a Crayon deployment with an
 	// undocumented cap would; TotalHits stays the full count.
 	PageSizeCap int
+	// CapAfterOffset places pages by the PageSize asked for and only then
+	// cuts them to PageSizeCap (the other way a server may implement a
+	// cap); by default the capped size places the page too.
+	CapAfterOffset bool
 	// TotalHitsSkew is added to every TotalHits, playing a vendor whose
 	// count disagrees with the rows it serves (a broken or racing index).
 	TotalHitsSkew int
@@ -446,8 +450,12 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Page must be positive and PageSize between 1 and %d.", s.opts.MaxPageSize))
 		return
 	}
+	stride := size // what places the page
 	if c := s.opts.PageSizeCap; c > 0 {
 		size = min(size, c)
+		if !s.opts.CapAfterOffset {
+			stride = size
+		}
 	}
 	domain, prefix, search := strings.ToLower(q.get("Domain")), strings.ToLower(q.get("DomainPrefix")), strings.ToLower(q.get("Search"))
 	s.mu.Lock()
@@ -467,7 +475,7 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	out := collection[tenant]{Items: []tenant{}, TotalHits: int64(len(hits) + s.opts.TotalHitsSkew)}
-	if from := (page - 1) * size; from < len(hits) {
+	if from := (page - 1) * stride; from < len(hits) {
 		out.Items = hits[from:min(from+size, len(hits))]
 	}
 	writeJSON(w, http.StatusOK, out)
