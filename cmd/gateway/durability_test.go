@@ -17,6 +17,7 @@ import (
 	"github.com/partnerhub/gateway/internal/store/pgtest"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera/bokamerasim"
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 )
 
 // registerPath is where DBSync receives registrations.
@@ -39,7 +40,7 @@ func TestRestartLosesNothing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sims := newVendorSims(t)
 			// Slow enough that the job is still active across the kill.
-			boka, bokaURL := bokamerasim.NewTestServer(t, bokamerasim.Options{SyncStepDuration: 400 * time.Millisecond})
+			boka, bokaURL := simtest.BokaMera(t, bokamerasim.Options{SyncStepDuration: 400 * time.Millisecond})
 			env := sims.Env("GATEWAY_DATABASE_URL", newDB(t),
 				"GATEWAY_BOKAMERA_BASE_URL", bokaURL, "GATEWAY_BOKAMERA_TOKEN_URL", bokamerasim.TokenURL(bokaURL))
 			opToken := fetchToken(t, sims.Issuer.URL(), "dev-operator")
@@ -112,7 +113,7 @@ func TestRestartLosesNothing(t *testing.T) {
 // reaches the vendor once, and only one sync per company runs across both.
 func TestTwoReplicasShareOneDatabase(t *testing.T) {
 	sims := newVendorSims(t)
-	boka, bokaURL := bokamerasim.NewTestServer(t, bokamerasim.Options{SyncStepDuration: time.Minute})
+	boka, bokaURL := simtest.BokaMera(t, bokamerasim.Options{SyncStepDuration: time.Minute})
 	env := sims.Env("GATEWAY_DATABASE_URL", pgtest.NewDatabase(t),
 		"GATEWAY_BOKAMERA_BASE_URL", bokaURL, "GATEWAY_BOKAMERA_TOKEN_URL", bokamerasim.TokenURL(bokaURL))
 	token := fetchToken(t, sims.Issuer.URL(), "dev-operator")

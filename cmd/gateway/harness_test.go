@@ -22,6 +22,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
 	"github.com/partnerhub/gateway/internal/upstream/gdap/gdapsim"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 )
 
 // syncBuffer is an io.Writer safe for the gateway's goroutines and the test.
@@ -110,16 +111,31 @@ type vendorSims struct {
 // testAudience is the audience test gateways expect.
 const testAudience = "gateway-test"
 
+// simOptions configure the simulators of newVendorSimsWith, e.g. to play
+// a vendor variant.
+type simOptions struct {
+	GDAP     gdapsim.Options
+	BokaMera bokamerasim.Options
+	Crayon   crayonsim.Options
+	DBSync   dbsyncsim.Options
+}
+
 // newVendorSims starts the simulators and a real OIDC issuer on loopback and
 // returns the GATEWAY_* environment that points a gateway at them.
 func newVendorSims(t *testing.T) *vendorSims {
 	t.Helper()
+	return newVendorSimsWith(t, simOptions{})
+}
+
+// newVendorSimsWith is newVendorSims with simulator options.
+func newVendorSimsWith(t *testing.T, o simOptions) *vendorSims {
+	t.Helper()
 	s := &vendorSims{}
 	var gdapURL, bokaURL, crayonURL, dbsyncURL string
-	s.GDAP, gdapURL = gdapsim.NewTestServer(t, gdapsim.Options{})
-	s.BokaMera, bokaURL = bokamerasim.NewTestServer(t, bokamerasim.Options{})
-	s.Crayon, crayonURL = crayonsim.NewTestServer(t, crayonsim.Options{})
-	s.DBSync, dbsyncURL = dbsyncsim.NewTestServer(t, dbsyncsim.Options{})
+	s.GDAP, gdapURL = simtest.GDAP(t, o.GDAP)
+	s.BokaMera, bokaURL = simtest.BokaMera(t, o.BokaMera)
+	s.Crayon, crayonURL = simtest.Crayon(t, o.Crayon)
+	s.DBSync, dbsyncURL = simtest.DBSync(t, o.DBSync)
 
 	var issuer *devoidc.Issuer
 	isrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issuer.ServeHTTP(w, r) }))

@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CustomerViews:  vendors.customerViews(),
 		Tenants:        vendors.tenants(),
 		Agreements:     vendors.crayon,
-		Licenses:       licenseManager{vendors.dbsync},
+		Licenses:       dbsync.Manager{C: vendors.dbsync},
 		Roles:          vendors.gdap.AvailableRoles,
 		SyncJobs:       syncJobs,
 		Idempotency:    db,
@@ -258,13 +258,7 @@ func (v *vendors) customers() *aggregate.Customers {
 		}},
 		aggregate.CustomerSource{Vendor: model.VendorCrayon, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
 			ts, err := crayonTenants(ctx)
-			var out []model.CustomerRecord
-			for _, t := range ts {
-				if t.Status != model.TenantStatusRemoved {
-					out = append(out, t.CustomerRecord())
-				}
-			}
-			return out, err
+			return crayon.CustomerRecords(ts), err
 		}},
 		aggregate.CustomerSource{Vendor: model.VendorBokaMera, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
 			bs, err := bookingCustomers(ctx)
@@ -281,9 +275,6 @@ func mapAll[T, U any](in []T, f func(T) U) []U {
 	return out
 }
 
-// tenantTypes maps the normalized tenant type to Crayon's CustomerTenantType.
-var tenantTypes = map[string]int{model.TenantTypeT1: 1, model.TenantTypeT2: 2}
-
 // tenants wires the tenant service: Crayon's customer tenants, enriched
 // with GDAP's customers.
 func (v *vendors) tenants() *aggregate.Tenants {
@@ -293,7 +284,7 @@ func (v *vendors) tenants() *aggregate.Tenants {
 	}
 	list := aggregate.CachedBy(v.reads, "crayon.tenants", nil, func(ctx context.Context, q aggregate.TenantQuery) (page, error) {
 		items, total, err := v.crayon.ListTenants(ctx, crayon.TenantFilter{
-			OrganizationID: q.OrganizationID, PublisherID: q.PublisherID, CustomerTenantType: tenantTypes[q.Type],
+			OrganizationID: q.OrganizationID, PublisherID: q.PublisherID, Type: q.Type,
 			DomainPrefix: q.DomainPrefix, Search: q.Q, Page: q.Page, PageSize: q.PageSize,
 		})
 		return page{items, total}, err
@@ -306,33 +297,6 @@ func (v *vendors) tenants() *aggregate.Tenants {
 		Get:           aggregate.CachedBy(v.reads, "crayon.tenant", func(id string) string { return id }, v.crayon.Tenant),
 		GDAPCustomers: v.gdapCustomers(),
 	})
-}
-
-// licenseManager adapts the DBSync client to the handlers' LicenseManager.
-type licenseManager struct{ c *dbsync.Client }
-
-func (l licenseManager) Register(ctx context.Context, company, user string) (model.License, error) {
-	return l.c.RegisterUser(ctx, company, user)
-}
-
-func (l licenseManager) Unregister(ctx context.Context, company, user string) (model.License, error) {
-	return l.c.UnregisterUser(ctx, company, user)
-}
-
-func (l licenseManager) Check(ctx context.Context, company, user string) (model.LicenseCheck, error) {
-	return l.c.AuthenticateUser(ctx, company, user)
-}
-
-func (l licenseManager) List(ctx context.Context, company string) ([]model.License, *handlers.LicenseQuota, error) {
-	d, err := l.c.LicenseDetails(ctx, company)
-	if err != nil {
-		return nil, nil, err
-	}
-	var q *handlers.LicenseQuota
-	if d.Quota != nil {
-		q = &handlers.LicenseQuota{AnnualQuota: d.Quota.AnnualQuota, Used: d.Quota.Used, Active: d.Quota.Active}
-	}
-	return d.Users, q, nil
 }
 
 // customerViews wires the customer 360 view: GDAP's customers, Crayon's

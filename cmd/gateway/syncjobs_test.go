@@ -10,6 +10,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream/bokamera/bokamerasim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 )
 
 type syncJob struct {
@@ -47,7 +48,7 @@ const (
 func startSyncGateway(t *testing.T, step time.Duration) (*vendorSims, *bokamerasim.Server, *gateway, *client) {
 	t.Helper()
 	sims := newVendorSims(t)
-	boka, bokaURL := bokamerasim.NewTestServer(t, bokamerasim.Options{SyncStepDuration: step})
+	boka, bokaURL := simtest.BokaMera(t, bokamerasim.Options{SyncStepDuration: step})
 	gw := startRun(t, nil, sims.Env("GATEWAY_BOKAMERA_BASE_URL", bokaURL, "GATEWAY_BOKAMERA_TOKEN_URL", bokamerasim.TokenURL(bokaURL)))
 	return sims, boka, gw, newClient(t, gw.URL, fetchToken(t, sims.Issuer.URL(), "dev-operator"))
 }

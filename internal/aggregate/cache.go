@@ -60,8 +60,9 @@ func (rc *ReadCache) Len() int {
 // from several services makes them share its answers. A nil rc returns fn.
 //
 // A read called through this package's services (the customer and tenant
-// services, One) reports a stale answer in its Source (status ok, stale
-// true); called elsewhere, a stale value is returned like a fresh one.
+// services, One) reports a stale answer in its Source: the vendor's real
+// status now (error, timeout, unavailable), stale true and the answer's
+// age; called elsewhere, a stale value is returned like a fresh one.
 func Cached[T any](rc *ReadCache, name string, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
 	if rc == nil {
 		return fn
@@ -153,8 +154,9 @@ func noteStale(ctx context.Context, age time.Duration, err error) {
 	}
 }
 
-// mark sets src stale when the call succeeded on a stale read, saying why
-// in the detail.
+// mark sets src stale when the call succeeded on a stale read: its status
+// becomes the vendor's failure, so an outage is never reported as ok, and
+// the detail says why and how old the served answer is.
 func (n *readNote) mark(src *Source) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -165,7 +167,11 @@ func (n *readNote) mark(src *Source) {
 	if n.age < time.Second {
 		age = n.age.Round(time.Millisecond)
 	}
-	src.Stale = true
+	ms := n.age.Milliseconds()
+	src.Stale, src.AgeMS = true, &ms
+	if src.Status = upstream.SourceStatus(n.err); src.Status == upstream.StatusOK {
+		src.Status = upstream.StatusError // a stale answer always stands in for a failure
+	}
 	src.Detail = fmt.Sprintf("vendor failing (%s); serving its last good answer, %s old", upstream.Detail(n.err), age)
 }
 

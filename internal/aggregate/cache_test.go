@@ -82,10 +82,13 @@ func TestCachedScopesEntriesByPermissionSet(t *testing.T) {
 }
 
 func TestCachedServesStaleWhenVendorUnhealthy(t *testing.T) {
-	failures := map[string]error{
-		"503":          &upstream.Error{Vendor: "crayon", Status: 503},
-		"timeout":      &upstream.Error{Vendor: "crayon", Err: context.DeadlineExceeded},
-		"breaker open": &upstream.Error{Vendor: "crayon", Err: upstream.ErrUnavailable},
+	failures := map[string]struct {
+		err    error
+		status string
+	}{
+		"503":          {&upstream.Error{Vendor: "crayon", Status: 503}, upstream.StatusError},
+		"timeout":      {&upstream.Error{Vendor: "crayon", Err: context.DeadlineExceeded}, upstream.StatusTimeout},
+		"breaker open": {&upstream.Error{Vendor: "crayon", Err: upstream.ErrUnavailable}, upstream.StatusUnavailable},
 	}
 	for name, failure := range failures {
 		t.Run(name, func(t *testing.T) {
@@ -98,15 +101,17 @@ func TestCachedServesStaleWhenVendorUnhealthy(t *testing.T) {
 				t.Fatalf("fresh: %+v, %v", fresh, err)
 			}
 
-			stub.fail(failure)
+			stub.fail(failure.err)
 			clk.Advance(10 * time.Second) // past the TTL, within max stale
 			got, err := svc.List(ctx, CustomerQuery{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			src := got.Sources[0]
-			if !src.Stale || src.Status != upstream.StatusOK || !got.Complete || len(got.Items) != len(fresh.Items) {
-				t.Fatalf("stale answer: %+v", got)
+			// The data is served, but the outage is not hidden.
+			if !src.Stale || src.Status != failure.status || got.Complete || len(got.Items) != len(fresh.Items) ||
+				src.AgeMS == nil || *src.AgeMS != 10000 {
+				t.Fatalf("stale answer: %+v (want status %s, age 10000 ms, not complete)", got, failure.status)
 			}
 			if !strings.Contains(src.Detail, "10s old") {
 				t.Errorf("detail %q does not say how old the answer is", src.Detail)
@@ -169,7 +174,7 @@ func TestTenantsStaleSourceAndSharedValueUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	gdapSrc := page.Sources[1]
-	if !gdapSrc.Stale || gdapSrc.Status != upstream.StatusOK || !page.Complete || page.Items[0].GDAP == nil {
+	if !gdapSrc.Stale || gdapSrc.Status != upstream.StatusError || page.Complete || page.Items[0].GDAP == nil {
 		t.Fatalf("page %+v", page)
 	}
 	if page.Sources[0].Stale {

@@ -655,6 +655,9 @@ func worst(srcs []Source) Source {
 		}
 		w.DurationMS = max(w.DurationMS, s.DurationMS)
 		w.Stale = w.Stale || s.Stale
+		if s.AgeMS != nil && (w.AgeMS == nil || *s.AgeMS > *w.AgeMS) {
+			w.AgeMS = s.AgeMS // the oldest stale answer
+		}
 	}
 	return w
 }

@@ -17,8 +17,11 @@ type Source struct {
 	Vendor     string `json:"vendor"`
 	Status     string `json:"status"` // ok | error | timeout | unavailable
 	DurationMS int64  `json:"duration_ms"`
-	Stale      bool   `json:"stale"`
-	Detail     string `json:"detail,omitempty"`
+	// Stale says the data is the vendor's last good answer, AgeMS old,
+	// served because the vendor failed now; Status then says how it failed.
+	Stale  bool   `json:"stale"`
+	AgeMS  *int64 `json:"age_ms,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // VendorShare is the fraction of the caller's remaining time budget vendor
@@ -132,5 +135,16 @@ func collect[T any](outs []outcome[T]) (vals []T, sources []Source, complete boo
 	if len(outs) > 0 && len(errs) == len(outs) {
 		return nil, sources, false, &VendorsFailedError{Sources: sources, Errs: errs}
 	}
-	return vals, sources, len(errs) == 0, nil
+	return vals, sources, len(errs) == 0 && allOK(sources), nil
+}
+
+// allOK reports whether every source answered now: a stale stand-in for a
+// failed vendor is served but leaves the answer incomplete.
+func allOK(sources []Source) bool {
+	for _, s := range sources {
+		if s.Status != upstream.StatusOK {
+			return false
+		}
+	}
+	return true
 }

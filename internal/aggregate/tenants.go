@@ -59,7 +59,7 @@ func (s *Tenants) List(ctx context.Context, q TenantQuery) (TenantPage, error) {
 	for i := range items {
 		items[i].GDAP = matchGDAP(items[i], gdap)
 	}
-	return TenantPage{Items: items, Total: total, Sources: []Source{crayonSrc, gdapSrc}, Complete: gdapSrc.Status == "ok"}, nil
+	return TenantPage{Items: items, Total: total, Sources: []Source{crayonSrc, gdapSrc}, Complete: allOK([]Source{crayonSrc, gdapSrc})}, nil
 }
 
 // Get returns one tenant with its GDAP view.
@@ -74,7 +74,7 @@ func (s *Tenants) Get(ctx context.Context, id string) (model.Tenant, []Source, b
 		return model.Tenant{}, sources, false, err
 	}
 	t.GDAP = matchGDAP(t, gdap)
-	return t, sources, gdapSrc.Status == "ok", nil
+	return t, sources, allOK(sources), nil
 }
 
 // withGDAP runs the Crayon call and GDAP's customer list concurrently under

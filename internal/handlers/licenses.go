@@ -15,11 +15,7 @@ import (
 )
 
 // LicenseQuota is the partner app's licence usage, when the vendor sends it.
-type LicenseQuota struct {
-	AnnualQuota int `json:"annual_quota"`
-	Used        int `json:"used"`
-	Active      int `json:"active"`
-}
+type LicenseQuota = model.LicenseQuota
 
 // LicenseManager is DBSync's licence manager, as the handlers need it.
 type LicenseManager interface {

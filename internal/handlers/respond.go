@@ -90,7 +90,7 @@ func vendorError(ue *upstream.Error) *problem.Problem {
 		p = problem.New(http.StatusGatewayTimeout, "vendor-timeout", "Gateway Timeout", ue.Vendor+" did not answer within the time budget")
 	case errors.Is(ue, upstream.ErrCredentials):
 		// The gateway's own credentials: not the caller's problem to fix.
-		p = problem.New(http.StatusBadGateway, "vendor-error", "Bad Gateway", ue.Vendor+" rejected the gateway's credentials")
+		p = problem.New(http.StatusBadGateway, "vendor-error", "Bad Gateway", "the gateway's credentials for "+ue.Vendor+" were rejected")
 	default:
 		p = problem.New(http.StatusBadGateway, "vendor-error", "Bad Gateway", upstream.Detail(ue))
 		if ue.RetryAfter > 0 {

@@ -44,15 +44,21 @@ func handleListTenants(svc *aggregate.Tenants, tokens *pagetoken.Codec) http.Han
 			PageSize:       q.intRange("page_size", defaultPageSize, 1, maxPageSize),
 			Page:           1,
 		}
+		// A token may ask Crayon for smaller pages than the caller's (a
+		// capped Crayon); the caller's size stays in the fingerprint.
+		callerSize := tq.PageSize
 		// The page size is part of the fingerprint: a Crayon page number
 		// means nothing with another page size.
 		fingerprint := fmt.Sprintf("tenants|%d|%d|%s|%s|%s|%d", tq.OrganizationID, tq.PublisherID, tq.Type, tq.DomainPrefix, tq.Q, tq.PageSize)
 		if tok := q.values.Get("page_token"); tok != "" {
 			pos, err := tokens.Decode(tok, fingerprint)
-			if err != nil || pos.Page < 1 {
+			if err != nil || pos.Page < 1 || pos.Size < 0 || pos.Size > tq.PageSize {
 				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
 			} else {
 				tq.Page = pos.Page
+				if pos.Size > 0 {
+					tq.PageSize = pos.Size
+				}
 			}
 		}
 		if err := q.err(); err != nil {
@@ -66,11 +72,42 @@ func handleListTenants(svc *aggregate.Tenants, tokens *pagetoken.Codec) http.Han
 		if resp.Items == nil {
 			resp.Items = []model.Tenant{}
 		}
-		if len(page.Items) > 0 && int64(tq.Page)*int64(tq.PageSize) < page.Total {
-			resp.NextPageToken = tokens.Encode(pagetoken.Position{Page: tq.Page + 1, Query: fingerprint})
+		if next, size, ok := nextVendorPage(tq.Page, tq.PageSize, len(page.Items), page.Total); ok {
+			pos := pagetoken.Position{Page: next, Query: fingerprint}
+			if size != callerSize {
+				pos.Size = size
+			}
+			resp.NextPageToken = tokens.Encode(pos)
 		}
 		return respond(w, http.StatusOK, resp)
 	})
+}
+
+// nextVendorPage is the vendor page after page (of size) that returned got
+// of total records. It counts by what the vendor returned: a vendor that
+// served fewer than asked (a page-size cap) is asked next in pages of what
+// it served, so the walk neither skips nor repeats records.
+func nextVendorPage(page, size, got int, total int64) (next, nextSize int, ok bool) {
+	offset := (page-1)*size + got
+	if got == 0 || int64(offset) >= total {
+		return 0, 0, false
+	}
+	nextSize = size
+	if got != size {
+		nextSize = min(got, size)
+	}
+	// Page numbers address multiples of the page size only.
+	for offset%nextSize != 0 {
+		nextSize = gcd(offset, nextSize)
+	}
+	return offset/nextSize + 1, nextSize, true
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // handleGetTenant serves GET /v1/tenants/{id} (operationId getTenant).

@@ -155,6 +155,15 @@ type LicenseCheck struct {
 	User     string `json:"user"`
 	Licensed bool   `json:"licensed"`
 	UserID   string `json:"user_id,omitempty"`
+	// Reason says why Licensed is false (an expired licence, say).
+	Reason string `json:"reason,omitempty"`
+}
+
+// LicenseQuota is the partner app's licence usage, when the vendor sends it.
+type LicenseQuota struct {
+	AnnualQuota int `json:"annual_quota"`
+	Used        int `json:"used"`
+	Active      int `json:"active"`
 }
 
 // Role is an Entra built-in role GDAP can delegate.

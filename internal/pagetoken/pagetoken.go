@@ -36,6 +36,9 @@ func New(key []byte) *Codec {
 type Position struct {
 	Offset int `json:"o,omitempty"`
 	Page   int `json:"p,omitempty"`
+	// Size is the vendor page size Page counts in, when it differs from
+	// the caller's (a vendor that caps its pages).
+	Size int `json:"s,omitempty"`
 	// Query fingerprints the filters the token was issued for.
 	Query string `json:"q"`
 }

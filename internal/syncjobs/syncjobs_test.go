@@ -22,6 +22,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream/gdap/gdapsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 )
 
 const (
@@ -44,8 +45,8 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{clock: testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), store: newStore(t)}
 	var gdapURL, bokaURL string
-	e.gdap, gdapURL = gdapsim.NewTestServer(t, gdapsim.Options{})
-	e.boka, bokaURL = bokamerasim.NewTestServer(t, bokamerasim.Options{SyncStepDuration: stepSize, Now: e.clock.Now})
+	e.gdap, gdapURL = simtest.GDAP(t, gdapsim.Options{})
+	e.boka, bokaURL = simtest.BokaMera(t, bokamerasim.Options{SyncStepDuration: stepSize, Now: e.clock.Now})
 	metrics, err := upstream.NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)

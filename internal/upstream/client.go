@@ -9,7 +9,6 @@ package upstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-json-experiment/json"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -211,6 +211,11 @@ type Call struct {
 func (c *Client) Do(ctx context.Context, call Call) error {
 	start := time.Now()
 	err := c.do(ctx, call)
+	if errors.Is(err, ErrCredentials) {
+		// The gateway's own configuration is wrong: operators must hear of
+		// it whatever the caller's answer was.
+		c.log.Error("vendor rejected the gateway's credentials", "op", call.Op, "error", err)
+	}
 	outcome := outcomeOf(err)
 	c.metrics.requests.WithLabelValues(c.vendor, call.Op, outcome).Inc()
 	c.metrics.duration.WithLabelValues(c.vendor, call.Op, outcome).Observe(time.Since(start).Seconds())
@@ -231,7 +236,7 @@ func (c *Client) do(ctx context.Context, call Call) error {
 		return struct{}{}, c.attempts(ctx, call)
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
+		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 	}
 	return err
 }
@@ -286,7 +291,7 @@ func (c *Client) attempt(parent context.Context, call Call, req *http.Request) e
 		}
 		// A body that could not be read or decoded is the vendor's fault.
 		if !errors.Is(err, ErrMalformed) {
-			err = fmt.Errorf("%w: %v", ErrMalformed, err)
+			err = fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 		return &Error{Vendor: c.vendor, Op: call.Op, Status: resp.StatusCode, Err: err}
 	}
@@ -302,10 +307,26 @@ func limitBody(rc io.ReadCloser) io.ReadCloser {
 	return limitedBody{Reader: io.LimitReader(rc, MaxBodyBytes), Closer: rc}
 }
 
-// DecodeJSON decodes a whole (already bounded) body into v.
+// vendorJSON is how every vendor answer is decoded: unknown members are
+// ignored (vendors add fields) and names match regardless of case (vendors
+// differ in case; docs/vendors.md). Duplicate names and trailing data are
+// malformed. json v2 does this in one pass, about twice as fast as
+// encoding/json (BenchmarkDecode* in the vendor packages).
+var vendorJSON = json.JoinOptions(json.MatchCaseInsensitiveNames(true), json.RejectUnknownMembers(false))
+
+// DecodeJSON decodes a whole (already bounded) vendor body into v; a body
+// that is not one JSON value of v's shape is ErrMalformed.
 func DecodeJSON(r io.Reader, v any) error {
-	if err := json.NewDecoder(r).Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	if err := json.UnmarshalRead(r, v, vendorJSON); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return nil
+}
+
+// UnmarshalJSON is DecodeJSON for a body already read.
+func UnmarshalJSON(b []byte, v any) error {
+	if err := json.Unmarshal(b, v, vendorJSON); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil
 }

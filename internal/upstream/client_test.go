@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
 )
 
 // testBreaker trips after three calls that all failed and stays open for the
@@ -205,8 +206,9 @@ func TestBreakerOpenFailsFastWithoutCallingVendor(t *testing.T) {
 
 	for range 200 {
 		err := get(t.Context(), c, srv.URL)
-		if !errors.Is(err, ErrUnavailable) || SourceStatus(err) != StatusUnavailable {
-			t.Fatalf("err = %v, want ErrUnavailable", err)
+		// The breaker's own error stays visible through the typed error.
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, gobreaker.ErrOpenState) || SourceStatus(err) != StatusUnavailable {
+			t.Fatalf("err = %v, want ErrUnavailable wrapping gobreaker.ErrOpenState", err)
 		}
 	}
 	if got := h.n.Load(); got != before {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -79,7 +80,7 @@ func vendorFault(err error) bool {
 		return true
 	}
 	switch {
-	case errors.Is(e.Err, ErrMalformed), errors.Is(e.Err, context.DeadlineExceeded):
+	case errors.Is(e.Err, ErrMalformed), errors.Is(e.Err, ErrIncomplete), errors.Is(e.Err, context.DeadlineExceeded):
 		return true
 	case e.Status == 0:
 		return !errors.Is(e.Err, ErrUnavailable)
@@ -127,6 +128,10 @@ func Detail(err error) string {
 		return "circuit open or vendor at capacity; not called"
 	case errors.Is(e.Err, context.DeadlineExceeded):
 		return "no answer within the time budget"
+	case errors.Is(e.Err, ErrIncomplete):
+		return "listing incomplete: " + truncate(e.Message, 200)
+	case errors.Is(e.Err, ErrCredentials):
+		return "the gateway's credentials for " + e.Vendor + " were rejected"
 	case e.Status == 0:
 		return "connection failed"
 	}
@@ -134,17 +139,16 @@ func Detail(err error) string {
 	if e.Message != "" {
 		s += ": " + truncate(e.Message, 200)
 	} else if errors.Is(e.Err, ErrMalformed) {
+		// Say what could not be understood: the decoder's words, bounded.
 		s += ": malformed response"
+		if why, ok := strings.CutPrefix(e.Err.Error(), ErrMalformed.Error()+": "); ok && why != "" {
+			s += " (" + truncate(why, 160) + ")"
+		}
 	}
 	return s
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+func truncate(s string, n int) string { return Truncate(s, n) }
 
 // Unhealthy reports whether err says the vendor could not answer right now:
 // it is down, overloaded, slow, answered garbage, or was not even called

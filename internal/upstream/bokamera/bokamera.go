@@ -9,15 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/upstream"
@@ -29,6 +25,8 @@ const DefaultClientID = "bm-external-api-users"
 const (
 	pageSize = 100  // the AutoQuery cap, so larger pages would not help
 	maxPages = 1000 // guards AllCustomers against a server that never ends
+	// pageParallel bounds the pages of one listing read at once.
+	pageParallel = 4
 )
 
 // Config configures a Client.
@@ -49,13 +47,8 @@ type Client struct {
 	base     *url.URL
 	now      func() time.Time // token clock; tests replace it
 	pageSize int
-
-	fetch chan struct{} // one token fetch at a time
-	mu    sync.Mutex    // guards tok
-	tok   token
+	tokens   *upstream.TokenSource
 }
-
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // New validates cfg and builds a client on up.
 func New(up *upstream.Client, cfg Config) (*Client, error) {
@@ -63,12 +56,12 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if up == nil {
 		errs = append(errs, errors.New("upstream client is required"))
 	}
-	base, err := httpURL(cfg.BaseURL)
-	if err != nil || !strings.HasSuffix(base.Path, "/") {
-		errs = append(errs, errors.New("BaseURL must be an absolute http(s) URL ending in /"))
+	base, err := upstream.BaseURL("BaseURL", cfg.BaseURL)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	if _, err := httpURL(cfg.TokenURL); err != nil {
-		errs = append(errs, errors.New("TokenURL must be an absolute http(s) URL"))
+	if _, err := upstream.HTTPURL("TokenURL", cfg.TokenURL); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.APIKey == "" {
 		errs = append(errs, errors.New("APIKey is required"))
@@ -76,7 +69,7 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if cfg.Username == "" || cfg.Password == "" {
 		errs = append(errs, errors.New("Username and Password are required"))
 	}
-	if cfg.CompanyID != "" && !guidRE.MatchString(cfg.CompanyID) {
+	if cfg.CompanyID != "" && !upstream.IsGUID(cfg.CompanyID) {
 		errs = append(errs, errors.New("CompanyID must be a GUID"))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -85,18 +78,12 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if cfg.ClientID == "" {
 		cfg.ClientID = DefaultClientID
 	}
-	return &Client{up: up, cfg: cfg, base: base, now: time.Now, pageSize: pageSize, fetch: make(chan struct{}, 1)}, nil
-}
-
-func httpURL(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("not an absolute http(s) URL")
-	}
-	return u, nil
+	c := &Client{up: up, cfg: cfg, base: base, now: time.Now, pageSize: pageSize}
+	// Keycloak tokens are short (about 300 s): renew 10 % early, at most
+	// 30 s, and use the refresh token while it lives.
+	c.tokens = &upstream.TokenSource{Vendor: up.Vendor(), Login: c.login, Refresh: c.refreshGrant, MaxMargin: 30 * time.Second,
+		Now: func() time.Time { return c.now() }}
+	return c, nil
 }
 
 // CustomerQuery filters and pages GET /customers. Take 0 leaves the page
@@ -122,35 +109,30 @@ func (c *Client) ListCustomers(ctx context.Context, q CustomerQuery) ([]model.Bo
 	return p.items, total, nil
 }
 
-// AllCustomers pages through every customer matching search.
+// AllCustomers pages through every customer matching search. The walk
+// follows what BokaMera returned (Offset, Total and the items), so a server
+// capping Take is still read to the end; a walk that cannot reach Total is
+// an upstream.ErrIncomplete error (docs/vendors.md, paging).
 func (c *Client) AllCustomers(ctx context.Context, search string) ([]model.BookingCustomer, error) {
-	var all []model.BookingCustomer
-	seen := map[string]bool{}
-	skip := 0
-	for range maxPages {
-		p, err := c.customerPage(ctx, CustomerQuery{Search: search, Skip: skip, Take: c.pageSize})
-		if err != nil {
-			return nil, err
-		}
-		// Rows may shift between pages while customers are added or removed.
-		for _, b := range p.items {
-			if !seen[b.ID] {
-				seen[b.ID] = true
-				all = append(all, b)
+	return upstream.Pager[model.BookingCustomer]{
+		Vendor: c.up.Vendor(), Op: "list_customers", Size: c.pageSize, MaxPages: maxPages, Parallel: pageParallel,
+		ID: func(b model.BookingCustomer) string { return strings.ToLower(b.ID) },
+		Fetch: func(ctx context.Context, offset, size int) (upstream.Page[model.BookingCustomer], error) {
+			p, err := c.customerPage(ctx, CustomerQuery{Search: search, Skip: offset, Take: size})
+			if err != nil {
+				return upstream.Page[model.BookingCustomer]{}, err
 			}
-		}
-		skip = p.Offset + len(p.Results)
-		switch {
-		case p.bare || len(p.Results) == 0:
-			return all, nil // a bare array is the whole list
-		case p.Total != nil && skip >= *p.Total:
-			return all, nil
-		case p.Total == nil && len(p.Results) < c.pageSize:
-			return all, nil
-		}
-	}
-	return nil, &upstream.Error{Vendor: c.up.Vendor(), Op: "list_customers",
-		Err: fmt.Errorf("%w: customer paging did not end after %d pages", upstream.ErrMalformed, maxPages)}
+			if !p.bare && p.Offset != 0 && p.Offset != offset { // an omitted Offset is tolerated
+				return upstream.Page[model.BookingCustomer]{}, &upstream.Error{Vendor: c.up.Vendor(), Op: "list_customers", Status: http.StatusOK,
+					Err: fmt.Errorf("%w: asked for Skip=%d, answer has Offset %d", upstream.ErrMalformed, offset, p.Offset)}
+			}
+			pg := upstream.Page[model.BookingCustomer]{Items: p.items, Whole: p.bare}
+			if p.Total != nil {
+				pg.Total, pg.HasTotal = int64(*p.Total), true
+			}
+			return pg, nil
+		},
+	}.All(ctx)
 }
 
 // Customer looks one customer of the default company up by id with the
@@ -161,7 +143,7 @@ func (c *Client) AllCustomers(ctx context.Context, search string) ([]model.Booki
 func (c *Client) Customer(ctx context.Context, id string) (model.BookingCustomer, error) {
 	notFound := &upstream.Error{Vendor: c.up.Vendor(), Op: "list_customers", Status: http.StatusNotFound,
 		Message: "no such customer", Err: upstream.ErrNotFound}
-	if !guidRE.MatchString(id) {
+	if !upstream.IsGUID(id) {
 		return model.BookingCustomer{}, notFound
 	}
 	find := func(items []model.BookingCustomer) (model.BookingCustomer, bool) {
@@ -241,7 +223,8 @@ func (c *Client) customerPage(ctx context.Context, q CustomerQuery) (customerPag
 		if company == "" {
 			company = c.cfg.CompanyID
 		}
-		p.items = append(p.items, model.BookingCustomer{ID: w.ID, CompanyID: company, FirstName: w.Firstname,
+		// GUIDs are compared and shown in lower case, however BokaMera cases them.
+		p.items = append(p.items, model.BookingCustomer{ID: lowerGUID(w.ID), CompanyID: lowerGUID(company), FirstName: w.Firstname,
 			LastName: w.Lastname, Email: w.Email, Phone: w.Phone, Visible: w.Visible})
 	}
 	return p, nil
@@ -310,6 +293,14 @@ func (c *Client) UserSyncJob(ctx context.Context, id, companyID string) (model.A
 	return c.job(w, companyID, "get_user_sync")
 }
 
+// lowerGUID lower-cases a GUID; anything else is kept as sent.
+func lowerGUID(s string) string {
+	if upstream.IsGUID(s) {
+		return strings.ToLower(s)
+	}
+	return s
+}
+
 func (c *Client) company(id string) string {
 	if id == "" {
 		return c.cfg.CompanyID
@@ -320,7 +311,7 @@ func (c *Client) company(id string) string {
 func (c *Client) job(w wireJob, companyID, op string) (model.AxemaSyncJob, error) {
 	j, err := w.model()
 	if err != nil {
-		return j, &upstream.Error{Vendor: c.up.Vendor(), Op: op, Status: http.StatusOK, Err: fmt.Errorf("%w: %v", upstream.ErrMalformed, err)}
+		return j, &upstream.Error{Vendor: c.up.Vendor(), Op: op, Status: http.StatusOK, Err: fmt.Errorf("%w: %w", upstream.ErrMalformed, err)}
 	}
 	if j.CompanyID == "" {
 		j.CompanyID = c.company(companyID)
@@ -329,47 +320,35 @@ func (c *Client) job(w wireJob, companyID, op string) (model.AxemaSyncJob, error
 }
 
 // call sends one authenticated API request; handle decodes a 2xx answer.
+// A 401 is retried once with a fresh token (the vendor did not act on it).
 func (c *Client) call(ctx context.Context, op, method, rel string, q url.Values, body any, handle func(*http.Response) error) error {
-	tok, err := c.accessToken(ctx)
-	if err != nil {
-		return err
-	}
 	u, err := url.Parse(rel)
 	if err != nil {
 		return &upstream.Error{Vendor: c.up.Vendor(), Op: op, Err: err}
 	}
 	u = c.base.ResolveReference(u)
 	u.RawQuery = q.Encode()
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		if payload, err = json.Marshal(body); err != nil {
 			return &upstream.Error{Vendor: c.up.Vendor(), Op: op, Err: err}
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, u.String(), rd)
-	if err != nil {
-		return &upstream.Error{Vendor: c.up.Vendor(), Op: op, Err: err}
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("x-api-key", c.cfg.APIKey)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	// Only reads may be retried; a repeated POST would start a second sync.
-	err = c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
-		if resp.StatusCode/100 != 2 {
-			return apiError(resp)
+	return c.tokens.Authorized(ctx, func(tok string) error {
+		req, err := upstream.NewRequest(c.up.Vendor(), op, method, u.String(), payload)
+		if err != nil {
+			return err
 		}
-		return handle(resp)
-	}})
-	var e *upstream.Error
-	if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
-		c.dropToken(tok) // the next call logs in again
-	}
-	return err
+		req.Header.Set("x-api-key", c.cfg.APIKey)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		// Only reads may be retried; a repeated POST would start a second sync.
+		return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
+			if resp.StatusCode/100 != 2 {
+				return apiError(resp)
+			}
+			return handle(resp)
+		}})
+	})
 }
 
 // apiError maps a ServiceStack ResponseStatus answer onto *upstream.Error.
@@ -419,17 +398,7 @@ func syncRunning(code, msg string) bool {
 }
 
 // bounded keeps vendor text short enough for logs and error details.
-func bounded(s string) string {
-	const n = 500
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
-}
+func bounded(s string) string { return upstream.Truncate(s, 500) }
 
 // decode reads a success body; a body not in the documented format is the
 // vendor's fault (ErrMalformed, with the status kept).
@@ -441,8 +410,8 @@ func decode(resp *http.Response, v any) error {
 }
 
 func unmarshal(resp *http.Response, raw []byte, v any) error {
-	if err := json.Unmarshal(raw, v); err != nil {
-		return &upstream.Error{Status: resp.StatusCode, Err: fmt.Errorf("%w: %v", upstream.ErrMalformed, err)}
+	if err := upstream.UnmarshalJSON(raw, v); err != nil {
+		return &upstream.Error{Status: resp.StatusCode, Err: err}
 	}
 	return nil
 }

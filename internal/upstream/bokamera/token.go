@@ -2,22 +2,16 @@ package bokamera
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream"
 )
 
-// token is a cached Keycloak grant. Expiry times already include a margin.
-type token struct {
-	access, refresh         string
-	expires, refreshExpires time.Time
-}
+// Keycloak grants for upstream.TokenSource: the password grant, and the
+// refresh-token grant while the refresh token lives.
 
 type tokenResponse struct {
 	AccessToken      string `json:"access_token"`
@@ -26,92 +20,24 @@ type tokenResponse struct {
 	RefreshExpiresIn int    `json:"refresh_expires_in"`
 }
 
-// usableUntil is when a lifetime of secs, starting at issued, should be
-// treated as over: 10 % early, at most 30 s, so a token never expires in
-// flight. secs <= 0 means unknown, so not reusable.
-func usableUntil(issued time.Time, secs int) time.Time {
-	ttl := time.Duration(secs) * time.Second
-	return issued.Add(ttl - min(ttl/10, 30*time.Second))
-}
-
-// accessToken returns a valid bearer token: the cached one, else a refresh
-// while the refresh token lives, else a password grant. Fetches are
-// serialised so concurrent callers share one grant.
-func (c *Client) accessToken(ctx context.Context) (string, error) {
-	if t, ok := c.cached(); ok {
-		return t.access, nil
-	}
-	select {
-	case c.fetch <- struct{}{}:
-		defer func() { <-c.fetch }()
-	case <-ctx.Done():
-		return "", &upstream.Error{Vendor: c.up.Vendor(), Op: "token", Err: ctx.Err()}
-	}
-	// Another caller may have fetched a token while this one waited.
-	cur, ok := c.cached()
-	if ok {
-		return cur.access, nil
-	}
-	if cur.refresh != "" && c.now().Before(cur.refreshExpires) {
-		t, err := c.grant(ctx, url.Values{"grant_type": {"refresh_token"}, "client_id": {c.cfg.ClientID},
-			"refresh_token": {cur.refresh}})
-		if err == nil {
-			c.setToken(t)
-			return t.access, nil
-		}
-		// Only a refused refresh token (session ended) warrants a fresh
-		// login; an IdP that is down or slow would fail the password grant
-		// alike, doubling the wait.
-		if !errors.Is(err, upstream.ErrCredentials) {
-			return "", err
-		}
-	}
-	c.setToken(token{})
-	t, err := c.grant(ctx, url.Values{"grant_type": {"password"}, "client_id": {c.cfg.ClientID},
+func (c *Client) login(ctx context.Context) (upstream.Grant, error) {
+	return c.grant(ctx, url.Values{"grant_type": {"password"}, "client_id": {c.cfg.ClientID},
 		"username": {c.cfg.Username}, "password": {c.cfg.Password}})
-	if err != nil {
-		return "", err
-	}
-	c.setToken(t)
-	return t.access, nil
 }
 
-// cached returns the current token and whether its access token is usable.
-func (c *Client) cached() (token, bool) {
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.tok, c.tok.access != "" && now.Before(c.tok.expires)
-}
-
-func (c *Client) setToken(t token) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.tok = t
-}
-
-// dropToken forgets access (rejected by the API) unless a newer token
-// already replaced it.
-func (c *Client) dropToken(access string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tok.access == access {
-		c.tok = token{}
-	}
+func (c *Client) refreshGrant(ctx context.Context, refresh string) (upstream.Grant, error) {
+	return c.grant(ctx, url.Values{"grant_type": {"refresh_token"}, "client_id": {c.cfg.ClientID}, "refresh_token": {refresh}})
 }
 
 // grant posts one OAuth form to the Keycloak token endpoint.
-func (c *Client) grant(ctx context.Context, form url.Values) (token, error) {
-	req, err := http.NewRequest(http.MethodPost, c.cfg.TokenURL, strings.NewReader(form.Encode()))
+func (c *Client) grant(ctx context.Context, form url.Values) (upstream.Grant, error) {
+	req, err := upstream.FormRequest(c.up.Vendor(), c.cfg.TokenURL, form)
 	if err != nil {
-		return token{}, &upstream.Error{Vendor: c.up.Vendor(), Op: "token", Err: err}
+		return upstream.Grant{}, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	issued := c.now()
 	var tr tokenResponse
 	// A token grant may be repeated; a rotated refresh token that the vendor
-	// refuses on the retry falls back to a password grant in accessToken.
+	// refuses on the retry falls back to a password grant in the source.
 	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {
 		if resp.StatusCode != http.StatusOK {
 			return tokenError(resp)
@@ -125,11 +51,11 @@ func (c *Client) grant(ctx context.Context, form url.Values) (token, error) {
 		return nil
 	}})
 	if err != nil {
-		return token{}, err
+		return upstream.Grant{}, err
 	}
-	return token{
-		access: tr.AccessToken, expires: usableUntil(issued, tr.ExpiresIn),
-		refresh: tr.RefreshToken, refreshExpires: usableUntil(issued, tr.RefreshExpiresIn),
+	return upstream.Grant{
+		Access: tr.AccessToken, TTL: time.Duration(tr.ExpiresIn) * time.Second,
+		Refresh: tr.RefreshToken, RefreshTTL: time.Duration(tr.RefreshExpiresIn) * time.Second,
 	}, nil
 }
 
@@ -141,7 +67,7 @@ func tokenError(resp *http.Response) error {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}
-	if json.Unmarshal(upstream.ReadErrorBody(resp.Body), &kc) == nil {
+	if upstream.UnmarshalJSON(upstream.ReadErrorBody(resp.Body), &kc) == nil {
 		e.Code, e.Message = bounded(kc.Error), bounded(kc.Description)
 	}
 	switch s := resp.StatusCode; {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/upstream"
 )
 
 // wireCustomer is a customer item of GET /customers. encoding/json matches
@@ -47,7 +48,7 @@ var syncStates = []struct{ name, state string }{
 
 func (w wireJob) model() (model.AxemaSyncJob, error) {
 	j := model.AxemaSyncJob{
-		VendorJobID: w.ID, CompanyID: w.CompanyID, UsersFound: w.UsersFound, UsersCreated: w.UsersCreated,
+		VendorJobID: lowerGUID(w.ID), CompanyID: lowerGUID(w.CompanyID), UsersFound: w.UsersFound, UsersCreated: w.UsersCreated,
 		UsersUpdated: w.UsersUpdated, Error: bounded(w.ErrorMessage),
 		CreatedAt: time.Time(w.CreatedDate), UpdatedAt: time.Time(w.UpdatedDate),
 	}
@@ -82,13 +83,6 @@ func ptrVal(p *int) any {
 // (read as UTC), but an offset or Z and fractional seconds are accepted.
 type wireTime time.Time
 
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999Z0700",
-	"2006-01-02",
-}
-
 func (t *wireTime) UnmarshalJSON(b []byte) error {
 	var s *string
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -106,11 +100,4 @@ func (t *wireTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func parseTime(s string) (time.Time, error) {
-	for _, l := range timeLayouts {
-		if v, err := time.ParseInLocation(l, s, time.UTC); err == nil {
-			return v.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("unrecognised date %q", s)
-}
+func parseTime(s string) (time.Time, error) { return upstream.ParseTime(s) }

@@ -13,12 +13,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/model"
@@ -33,6 +30,8 @@ const (
 	AllPageSize     = 100
 	// maxPages stops AllTenants if the vendor's TotalHits never lets paging end.
 	maxPages = 1000
+	// pageParallel bounds the pages of one listing read at once.
+	pageParallel = 4
 )
 
 // Config is how the gateway reaches Crayon.
@@ -52,15 +51,11 @@ type Config struct {
 
 // Client calls Crayon. It is safe for concurrent use.
 type Client struct {
-	up   *upstream.Client
-	base *url.URL
-	cfg  Config
-	now  func() time.Time // replaced in tests to move past token expiry
-
-	fetch     chan struct{} // one token fetch at a time
-	mu        sync.Mutex    // guards tok and refreshAt
-	tok       string
-	refreshAt time.Time
+	up     *upstream.Client
+	base   *url.URL
+	cfg    Config
+	now    func() time.Time // replaced in tests to move past token expiry
+	tokens *upstream.TokenSource
 }
 
 // New validates cfg and returns a client that sends every call through up.
@@ -69,14 +64,9 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if up == nil {
 		errs = append(errs, errors.New("upstream client is required"))
 	}
-	base, err := url.Parse(cfg.BaseURL)
-	switch {
-	case err != nil || cfg.BaseURL == "":
-		errs = append(errs, errors.New("base URL is missing or unparsable"))
-	case base.Scheme != "http" && base.Scheme != "https", base.Host == "":
-		errs = append(errs, errors.New("base URL must be an absolute http(s) URL"))
-	case !strings.HasSuffix(base.Path, "/"):
-		errs = append(errs, errors.New(`base URL must end with "/"`))
+	base, err := upstream.BaseURL("base URL", cfg.BaseURL)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	for name, v := range map[string]string{"client id": cfg.ClientID, "client secret": cfg.ClientSecret, "username": cfg.Username, "password": cfg.Password} {
 		if v == "" {
@@ -89,14 +79,22 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("crayon config: %w", err)
 	}
-	return &Client{up: up, base: base, cfg: cfg, now: time.Now, fetch: make(chan struct{}, 1)}, nil
+	c := &Client{up: up, base: base, cfg: cfg, now: time.Now}
+	// No refresh token: log in again within 10 % of the lifetime, at most
+	// 5 minutes early.
+	c.tokens = &upstream.TokenSource{Vendor: model.VendorCrayon, Login: c.login, MaxMargin: 5 * time.Minute,
+		Now: func() time.Time { return c.now() }}
+	return c, nil
 }
 
 // TenantFilter narrows a tenant listing. Zero values are omitted.
 type TenantFilter struct {
 	// OrganizationID 0 means Config.OrganizationID.
 	OrganizationID, PublisherID, CustomerTenantType int
-	Domain, DomainPrefix                            string
+	// Type is the normalized tenant type (model.TenantTypeT1 / T2); it
+	// sets CustomerTenantType when that is 0.
+	Type                 string
+	Domain, DomainPrefix string
 	// Search matches the tenant's name or reference (substring).
 	Search string
 	// Page is 1-based (0 means 1); PageSize 0 means DefaultPageSize.
@@ -110,7 +108,11 @@ func (c *Client) tenantQuery(f TenantFilter) url.Values {
 		org = c.cfg.OrganizationID
 	}
 	q.Set("OrganizationId", strconv.Itoa(org))
-	for name, v := range map[string]int{"PublisherId": f.PublisherID, "CustomerTenantType": f.CustomerTenantType} {
+	typ := f.CustomerTenantType
+	if typ == 0 {
+		typ = tenantTypes[f.Type]
+	}
+	for name, v := range map[string]int{"PublisherId": f.PublisherID, "CustomerTenantType": typ} {
 		if v != 0 {
 			q.Set(name, strconv.Itoa(v))
 		}
@@ -144,24 +146,36 @@ func (c *Client) ListTenants(ctx context.Context, f TenantFilter) ([]model.Tenan
 }
 
 // AllTenants walks every page of a listing (f.Page is ignored; f.PageSize 0
-// means AllPageSize).
+// means AllPageSize). The walk follows what Crayon returned, so a server
+// capping PageSize below the size asked for is still read to the end; a
+// walk that cannot end at TotalHits is an upstream.ErrIncomplete error
+// (docs/vendors.md, paging).
 func (c *Client) AllTenants(ctx context.Context, f TenantFilter) ([]model.Tenant, error) {
 	if f.PageSize <= 0 {
 		f.PageSize = AllPageSize
 	}
-	var all []model.Tenant
-	for f.Page = 1; f.Page <= maxPages; f.Page++ {
-		items, total, err := c.ListTenants(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if len(items) == 0 || int64(f.Page)*int64(f.PageSize) >= total {
-			return all, nil
+	return upstream.Pager[model.Tenant]{
+		Vendor: model.VendorCrayon, Op: "list_tenants", Size: f.PageSize, MaxPages: maxPages, Parallel: pageParallel,
+		ID: func(t model.Tenant) string { return t.ID },
+		Fetch: func(ctx context.Context, offset, size int) (upstream.Page[model.Tenant], error) {
+			g := f
+			g.Page, g.PageSize = offset/size+1, size
+			items, total, err := c.ListTenants(ctx, g)
+			return upstream.Page[model.Tenant]{Items: items, Total: total, HasTotal: true}, err
+		},
+	}.All(ctx)
+}
+
+// CustomerRecords turns a tenant listing into customer records: removed
+// tenants are no customer any more.
+func CustomerRecords(ts []model.Tenant) []model.CustomerRecord {
+	var out []model.CustomerRecord
+	for _, t := range ts {
+		if t.Status != model.TenantStatusRemoved {
+			out = append(out, t.CustomerRecord())
 		}
 	}
-	return nil, &upstream.Error{Vendor: model.VendorCrayon, Op: "list_tenants",
-		Err: fmt.Errorf("%w: paging did not end after %d pages", upstream.ErrMalformed, maxPages)}
+	return out
 }
 
 // Tenant returns one customer tenant. An unknown id is ErrNotFound; so is an
@@ -231,118 +245,55 @@ func pathID(id, op string) (string, error) {
 }
 
 // call sends one authenticated API request and decodes a 2xx JSON answer
-// into out. It never retries: POSTs are not idempotent, and a 401 is
-// reported (after dropping the token) rather than replayed.
+// into out. Reads are retried by the upstream stack; a 401 is retried once
+// with a fresh token (the vendor did not act on it); nothing else is.
 func (c *Client) call(ctx context.Context, op, method, path string, q url.Values, body, out any) error {
-	tok, err := c.token(ctx)
-	if err != nil {
-		return err
-	}
 	u := c.resolve(path)
 	if len(q) > 0 {
 		u.RawQuery = q.Encode()
 	}
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return &upstream.Error{Vendor: model.VendorCrayon, Op: op, Err: err}
 		}
-		rd = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := newRequest(method, u.String(), rd)
-	if err != nil {
-		return &upstream.Error{Vendor: model.VendorCrayon, Op: op, Err: err}
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	// Only reads may be retried; a repeated POST could add an agreement twice.
-	return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
-		if resp.StatusCode/100 == 2 {
-			return upstream.DecodeJSON(resp.Body, out)
+	return c.tokens.Authorized(ctx, func(tok string) error {
+		req, err := upstream.NewRequest(model.VendorCrayon, op, method, u.String(), payload)
+		if err != nil {
+			return err
 		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			c.dropToken(tok)
-		}
-		return apiError(resp)
-	}})
-}
-
-// newRequest builds a request that asks for JSON; body may be nil.
-func newRequest(method, u string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequest(method, u, body)
-	if err == nil {
-		req.Header.Set("Accept", "application/json")
-	}
-	return req, err
+		req.Header.Set("Authorization", "Bearer "+tok)
+		// Only reads may be retried; a repeated POST could add an agreement twice.
+		return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
+			if resp.StatusCode/100 == 2 {
+				return upstream.DecodeJSON(resp.Body, out)
+			}
+			return apiError(resp)
+		}})
+	})
 }
 
 func (c *Client) resolve(path string) *url.URL {
 	return c.base.ResolveReference(&url.URL{Path: path})
 }
 
-// token returns a cached bearer token, logging in when there is none or it
-// is about to expire. Only one login runs at a time; waiters reuse its token.
-func (c *Client) token(ctx context.Context) (string, error) {
-	if tok, ok := c.cached(); ok {
-		return tok, nil
-	}
-	select {
-	case c.fetch <- struct{}{}:
-		defer func() { <-c.fetch }()
-	case <-ctx.Done():
-		return "", &upstream.Error{Vendor: model.VendorCrayon, Op: "token", Err: ctx.Err()}
-	}
-	if tok, ok := c.cached(); ok {
-		return tok, nil
-	}
-	issued := c.now()
-	t, err := c.login(ctx)
-	if err != nil {
-		return "", err
-	}
-	ttl := time.Duration(t.ExpiresIn) * time.Second
-	// Log in again within 10 % of the lifetime, at most 5 minutes early.
-	margin := min(ttl/10, 5*time.Minute)
-	c.mu.Lock()
-	c.tok, c.refreshAt = t.AccessToken, issued.Add(ttl-margin)
-	c.mu.Unlock()
-	return t.AccessToken, nil
-}
-
-func (c *Client) cached() (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.tok, c.tok != "" && c.now().Before(c.refreshAt)
-}
-
-// dropToken forgets tok after Crayon refused it, unless a newer token has
-// already replaced it.
-func (c *Client) dropToken(tok string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tok == tok {
-		c.tok, c.refreshAt = "", time.Time{}
-	}
-}
-
 // login runs the password grant. Any refusal of the credentials (a 400, 401
 // or 403, or a Token whose Error is set) is ErrCredentials.
-func (c *Client) login(ctx context.Context) (tokenDTO, error) {
+func (c *Client) login(ctx context.Context) (upstream.Grant, error) {
 	form := url.Values{
 		"grant_type": {"password"},
 		"username":   {c.cfg.Username},
 		"password":   {c.cfg.Password},
 		"scope":      {"CustomerApi"},
 	}
-	req, err := newRequest(http.MethodPost, c.resolve("api/v1/connect/token").String(), strings.NewReader(form.Encode()))
+	req, err := upstream.FormRequest(model.VendorCrayon, c.resolve("api/v1/connect/token").String(), form)
 	if err != nil {
-		return tokenDTO{}, &upstream.Error{Vendor: model.VendorCrayon, Op: "token", Err: err}
+		return upstream.Grant{}, err
 	}
 	req.SetBasicAuth(c.cfg.ClientID, c.cfg.ClientSecret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	var t tokenDTO
 	// A password grant changes nothing at the vendor; retry it.
 	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {
@@ -370,7 +321,7 @@ func (c *Client) login(ctx context.Context) (tokenDTO, error) {
 		}
 		return apiError(resp)
 	}})
-	return t, err
+	return upstream.Grant{Access: t.AccessToken, TTL: time.Duration(t.ExpiresIn) * time.Second}, err
 }
 
 // apiError turns a non-2xx answer into a typed error carrying Crayon's

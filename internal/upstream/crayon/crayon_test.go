@@ -18,6 +18,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 )
 
 const (
@@ -62,7 +63,7 @@ func newUpstream(t *testing.T) *upstream.Client {
 // setup starts a simulator and a client for it; edit may change the config.
 func setup(t *testing.T, opts crayonsim.Options, edit func(*Config)) (*Client, *crayonsim.Server) {
 	t.Helper()
-	sim, base := crayonsim.NewTestServer(t, opts)
+	sim, base := simtest.Crayon(t, opts)
 	cfg := defaultConfig(base)
 	if edit != nil {
 		edit(&cfg)
@@ -99,7 +100,7 @@ func TestNewReportsEveryConfigProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("New accepted an invalid config")
 	}
-	for _, want := range []string{`end with "/"`, "client id", "client secret", "username", "organization id"} {
+	for _, want := range []string{"end with /", "client id", "client secret", "username", "organization id"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -215,20 +216,26 @@ func TestTokenRenewedShortlyBeforeExpiry(t *testing.T) {
 	}
 }
 
-func TestRefusedTokenIsDroppedAfter401(t *testing.T) {
+func TestRefusedTokenIsReplacedOnceAfter401(t *testing.T) {
 	c, sim := setup(t, crayonsim.Options{}, nil)
 	ctx := context.Background()
 	if _, err := c.Tenant(ctx, "1001"); err != nil {
 		t.Fatal(err)
 	}
+	// Crayon forgets its tokens: the call logs in again and succeeds.
 	sim.ExpireTokens()
-	_, err := c.Tenant(ctx, "1001")
-	wantErr(t, err, upstream.ErrCredentials, 401, "401 Unauthorized", "Invalid token")
 	if _, err := c.Tenant(ctx, "1001"); err != nil {
-		t.Fatalf("call after re-login: %v", err)
+		t.Fatalf("call after the server dropped the token: %v", err)
 	}
 	if n := sim.Faults.Calls(http.MethodPost, tokenPath); n != 2 {
 		t.Errorf("token requests = %d, want 2 (re-login after the 401)", n)
+	}
+	// A 401 that a fresh token does not cure is reported, after one retry.
+	sim.Faults.Set(simfault.Fault{Status: http.StatusUnauthorized, PathContains: "customertenants"})
+	_, err := c.Tenant(ctx, "1001")
+	wantErr(t, err, upstream.ErrCredentials, 401, "401 Unauthorized", "Invalid token")
+	if n := sim.Faults.Calls(http.MethodGet, "/api/v1/customertenants/1001/"); n != 5 {
+		t.Errorf("tenant requests = %d, want 5 (3 before, then the 401 and one retry)", n)
 	}
 }
 

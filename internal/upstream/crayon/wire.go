@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/upstream"
 )
 
 // Crayon's wire shapes. Go matches JSON keys case-insensitively, so the
@@ -60,7 +60,7 @@ func (t tenantDTO) model() model.Tenant {
 		Program:             t.Program.model(),
 		Organization:        t.Organization.model(),
 		MicrosoftTenantID:   strings.ToLower(strings.TrimSpace(t.ExternalPublisherCustomerID)),
-		PublisherCustomerID: t.PublisherCustomerID,
+		PublisherCustomerID: lowerGUID(strings.TrimSpace(t.PublisherCustomerID)),
 		Domain:              domain,
 		DomainPrefix:        t.DomainPrefix,
 		Reference:           t.Reference,
@@ -78,6 +78,18 @@ func (t tenantDTO) model() model.Tenant {
 	}
 	return m
 }
+
+// lowerGUID lower-cases a GUID (vendors differ in case); anything else is
+// kept as sent.
+func lowerGUID(s string) string {
+	if upstream.IsGUID(s) {
+		return strings.ToLower(s)
+	}
+	return s
+}
+
+// tenantTypes maps the normalized tenant type to CustomerTenantType.
+var tenantTypes = map[string]int{model.TenantTypeT1: 1, model.TenantTypeT2: 2}
 
 // agreementTypes maps model agreement types to AgreementTypeConsent.
 var agreementTypes = map[string]int{
@@ -171,13 +183,5 @@ func (e errorDTO) message() string {
 	if len(parts) > 0 {
 		msg = strings.TrimSpace(msg + " " + strings.Join(parts, " "))
 	}
-	const maxLen = 500
-	if len(msg) > maxLen {
-		n := maxLen
-		for n > 0 && !utf8.RuneStart(msg[n]) {
-			n--
-		}
-		msg = msg[:n] + "…"
-	}
-	return msg
+	return upstream.Truncate(msg, 500)
 }

@@ -9,7 +9,6 @@
 package dbsync
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/upstream"
@@ -39,14 +37,13 @@ type Client struct {
 	up   *upstream.Client
 	base *url.URL
 	cfg  Config
+	now  func() time.Time // expiry checks; tests replace it
 }
 
-// Quota is the partner app's licence usage as licenseDetails reports it.
-type Quota struct {
-	AnnualQuota int // licensed users allowed per year
-	Used        int // seats consumed this year (unregistering does not return one)
-	Active      int // currently registered users
-}
+// Quota is the partner app's licence usage as licenseDetails reports it:
+// the annual quota of licensed users, seats consumed this year
+// (unregistering does not return one) and currently registered users.
+type Quota = model.LicenseQuota
 
 // Details is the answer of licenseDetails.
 type Details struct {
@@ -60,16 +57,9 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if up == nil {
 		errs = append(errs, errors.New("upstream client is required"))
 	}
-	base, err := url.Parse(cfg.BaseURL)
-	switch {
-	case cfg.BaseURL == "":
-		errs = append(errs, errors.New("base URL is required"))
-	case err != nil:
-		errs = append(errs, fmt.Errorf("base URL: %w", err))
-	case base.Scheme != "http" && base.Scheme != "https" || base.Host == "":
-		errs = append(errs, errors.New("base URL must be an absolute http(s) URL"))
-	case !strings.HasSuffix(base.Path, "/") || base.RawQuery != "" || base.Fragment != "":
-		errs = append(errs, errors.New("base URL must end with / and carry no query or fragment"))
+	base, err := upstream.BaseURL("base URL", cfg.BaseURL)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.AppKey == "" {
 		errs = append(errs, errors.New("partner app key is required"))
@@ -80,7 +70,7 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("dbsync config: %w", errors.Join(errs...))
 	}
-	return &Client{up: up, base: base, cfg: cfg}, nil
+	return &Client{up: up, base: base, cfg: cfg, now: time.Now}, nil
 }
 
 // RegisterUser registers a user, consuming one seat of the annual quota.
@@ -102,14 +92,51 @@ func (c *Client) UnregisterUser(ctx context.Context, company, user string) (mode
 }
 
 // AuthenticateUser asks whether a registered user may run the integration.
-// A known user without a valid licence is Licensed=false, not an error.
+// A known user without a valid licence (a false validity flag, an expiry
+// date in the past, or an errorMessage saying the licence expired) is
+// Licensed=false with a Reason, not an error.
 func (c *Client) AuthenticateUser(ctx context.Context, company, user string) (model.LicenseCheck, error) {
 	r, err := c.one(ctx, "authenticate_user", "authenticateUser", company, user)
+	var e *upstream.Error
+	if errors.As(err, &e) && e.Code == codeExpired {
+		return model.LicenseCheck{Company: company, User: user, Reason: e.Message}, nil
+	}
 	if err != nil {
 		return model.LicenseCheck{}, err
 	}
 	l := r.license(company, user)
-	return model.LicenseCheck{Company: l.Company, User: l.User, UserID: l.UserID, Licensed: r.valid()}, nil
+	chk := model.LicenseCheck{Company: l.Company, User: l.User, UserID: l.UserID, Licensed: true}
+	switch valid, known := r.valid(); {
+	case !r.Expiry.IsZero() && !r.Expiry.After(c.now()):
+		chk.Licensed, chk.Reason = false, "the licence expired on "+r.Expiry.UTC().Format(time.RFC3339)
+	case known && !valid:
+		chk.Licensed, chk.Reason = false, "the licence manager reports no valid licence for this user"
+	}
+	return chk, nil
+}
+
+// Manager adapts the client to the gateway's licence operations.
+type Manager struct{ C *Client }
+
+// Register registers a user (RegisterUser).
+func (m Manager) Register(ctx context.Context, company, user string) (model.License, error) {
+	return m.C.RegisterUser(ctx, company, user)
+}
+
+// Unregister frees a user's seat (UnregisterUser).
+func (m Manager) Unregister(ctx context.Context, company, user string) (model.License, error) {
+	return m.C.UnregisterUser(ctx, company, user)
+}
+
+// Check is AuthenticateUser.
+func (m Manager) Check(ctx context.Context, company, user string) (model.LicenseCheck, error) {
+	return m.C.AuthenticateUser(ctx, company, user)
+}
+
+// List is LicenseDetails as users and quota.
+func (m Manager) List(ctx context.Context, company string) ([]model.License, *model.LicenseQuota, error) {
+	d, err := m.C.LicenseDetails(ctx, company)
+	return d.Users, d.Quota, err
 }
 
 // LicenseDetails lists licensed users, of one company when company != "".
@@ -124,14 +151,13 @@ func (c *Client) LicenseDetails(ctx context.Context, company string) (Details, e
 	for _, r := range env.Value {
 		d.Users = append(d.Users, r.license(company, ""))
 	}
-	if q := env.LicenseQuota; q != nil {
-		d.Quota = &Quota{AnnualQuota: q.AnnualQuota, Used: q.Used, Active: q.Active}
-	}
+	d.Quota = env.quota
 	return d, nil
 }
 
-// Wire DTOs. encoding/json matches names case-insensitively, which covers
-// casing drift between API versions.
+// Wire DTOs. The documented names are camelCase; other versions may
+// differ in case and, for the undocumented quota and validity fields, in
+// name, so those are read from a list of candidates (docs/vendors.md).
 type request struct {
 	PartnerAppKey   string `json:"partnerAppKey"`
 	PartnerAppToken string `json:"partnerAppToken"`
@@ -140,24 +166,145 @@ type request struct {
 }
 
 type envelope struct {
-	Value        []result `json:"value"`
-	LicenseQuota *struct {
-		AnnualQuota int `json:"annualQuota"`
-		Used        int `json:"used"`
-		Active      int `json:"active"`
-	} `json:"licenseQuota"`
+	Value []result
+	quota *Quota
+}
+
+// Candidate names of undocumented fields, compared ignoring case.
+var (
+	quotaObjects = []string{"licenseQuota", "quota", "licenseDetails", "license"}
+	quotaAnnual  = []string{"annualQuota", "licensedUsers", "maxUsers", "totalLicenses", "quota"}
+	quotaUsed    = []string{"used", "usedLicenses", "consumed", "usedQuota"}
+	quotaActive  = []string{"active", "activeUsers", "currentActive", "activeCount"}
+	validFlags   = []string{"isValid", "validLicense", "authenticated", "valid", "licensed", "isLicensed"}
+	expiryFields = []string{"expiryDate", "licenseExpiry", "validUntil", "expiresOn", "expirationDate"}
+)
+
+// fields is a JSON object keyed by lower-case name.
+type fields map[string]json.RawMessage
+
+func (f *fields) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*f = make(fields, len(m))
+	for k, v := range m {
+		(*f)[strings.ToLower(k)] = v
+	}
+	return nil
+}
+
+// pick returns the first candidate present and not null.
+func (f fields) pick(names []string) (json.RawMessage, bool) {
+	for _, n := range names {
+		if v, ok := f[strings.ToLower(n)]; ok && string(v) != "null" {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func (e *envelope) UnmarshalJSON(b []byte) error {
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	if v, ok := f.pick([]string{"value"}); ok {
+		if err := json.Unmarshal(v, &e.Value); err != nil {
+			return fmt.Errorf("value: %w", err)
+		}
+		if e.Value == nil {
+			e.Value = []result{}
+		}
+	}
+	raw, ok := f.pick(quotaObjects)
+	if !ok {
+		return nil
+	}
+	var q fields
+	if err := json.Unmarshal(raw, &q); err != nil {
+		return nil // a quota of some other shape is not ours to read
+	}
+	var out Quota
+	found := 0
+	for _, c := range []struct {
+		names []string
+		dst   *int
+	}{{quotaAnnual, &out.AnnualQuota}, {quotaUsed, &out.Used}, {quotaActive, &out.Active}} {
+		if v, ok := q.pick(c.names); ok {
+			if err := json.Unmarshal(v, c.dst); err != nil {
+				return fmt.Errorf("quota: %w", err)
+			}
+			found++
+		}
+	}
+	// A quota whose numbers are all unknown names is no quota: reporting
+	// zeros would invent a full or empty quota.
+	if found == 3 {
+		e.quota = &out
+	}
+	return nil
 }
 
 type result struct {
-	CompanyID    idString `json:"companyId"`
-	UserID       idString `json:"userId"`
-	UserName     string   `json:"userName"`
-	CompanyName  string   `json:"companyName"`
-	ErrorMessage []string `json:"errorMessage"`
-	// The validity flag's name is undocumented; accept each candidate.
-	IsValid       *bool `json:"isValid"`
-	ValidLicense  *bool `json:"validLicense"`
-	Authenticated *bool `json:"authenticated"`
+	CompanyID    idString
+	UserID       idString
+	UserName     string
+	CompanyName  string
+	ErrorMessage []string
+	// The validity flag's and expiry's names are undocumented.
+	Valid  *bool
+	Expiry time.Time
+}
+
+func (r *result) UnmarshalJSON(b []byte) error {
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		dst  any
+	}{{"companyId", &r.CompanyID}, {"userId", &r.UserID}, {"userName", &r.UserName}, {"companyName", &r.CompanyName}} {
+		if v, ok := f.pick([]string{c.name}); ok {
+			if err := json.Unmarshal(v, c.dst); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+	}
+	// errorMessage is documented as an array of strings; a single string
+	// is read as one message rather than failing the whole answer.
+	if v, ok := f.pick([]string{"errorMessage"}); ok {
+		if err := json.Unmarshal(v, &r.ErrorMessage); err != nil {
+			var one string
+			if json.Unmarshal(v, &one) != nil {
+				return fmt.Errorf("errorMessage: %w", err)
+			}
+			if one = strings.TrimSpace(one); one != "" {
+				r.ErrorMessage = []string{one}
+			}
+		}
+	}
+	if v, ok := f.pick(validFlags); ok {
+		var ok bool
+		if err := json.Unmarshal(v, &ok); err != nil {
+			return fmt.Errorf("validity flag: %w", err)
+		}
+		r.Valid = &ok
+	}
+	if v, ok := f.pick(expiryFields); ok {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("expiry: %w", err)
+		}
+		t, err := upstream.ParseTime(s)
+		if err != nil {
+			return fmt.Errorf("expiry: %w", err)
+		}
+		r.Expiry = t
+	}
+	return nil
 }
 
 // idString accepts the documented numeric string ("9877") and a bare JSON
@@ -195,15 +342,13 @@ func (r result) license(company, user string) model.License {
 	return l
 }
 
-// valid reads whichever validity flag is present; with none, an empty
-// errorMessage is itself the success signal.
-func (r result) valid() bool {
-	for _, f := range []*bool{r.IsValid, r.ValidLicense, r.Authenticated} {
-		if f != nil {
-			return *f
-		}
+// valid reads the validity flag, if the vendor sent one; with none, an
+// empty errorMessage is itself the success signal.
+func (r result) valid() (valid, known bool) {
+	if r.Valid == nil {
+		return true, false
 	}
-	return true
+	return *r.Valid, true
 }
 
 // one runs a single-user method, whose answer must hold one result.
@@ -230,12 +375,10 @@ func (c *Client) call(ctx context.Context, op, method, company, user string) (en
 		return envelope{}, err
 	}
 	u := c.base.ResolveReference(&url.URL{Path: method})
-	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(payload))
+	req, err := upstream.NewRequest(model.VendorDBSync, op, http.MethodPost, u.String(), payload)
 	if err != nil {
 		return envelope{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
 
 	// Every method is a POST, but authenticateUser and licenseDetails only
 	// read; register/unregister consume or free seats and are sent once.
@@ -313,18 +456,26 @@ func pageSummary(b []byte) string {
 // wins, so a credential problem outranks everything else.
 //
 //	code                 sentinel        dbsyncsim text (example)
-//	invalid_credentials  ErrCredentials  "Invalid partnerAppKey or partnerAppToken", "partnerAppKey is required"
+//	invalid_credentials  ErrCredentials  "Invalid partnerAppKey or partnerAppToken", "partnerAppKey is required",
+//	                                     "Invalid partner application key or token"
+//	licence_expired      ErrRejected     "License expired for user <name>" (a verdict for authenticateUser)
 //	already_registered   ErrConflict     "User already registered: <name>"
 //	quota_exhausted      ErrRejected     "Annual licensed user quota exhausted (25 of 25 used)"
 //	user_not_found       ErrNotFound     "User not found: <name>", "User is not registered: <name>"
 //	missing_field        ErrRejected     "endUserName is required"
 //	rejected             ErrRejected     anything else
+//
+// codeExpired marks an errorMessage saying the user's licence has expired.
+const codeExpired = "licence_expired"
+
 var errorRules = []struct {
 	code    string
 	kind    error
 	phrases []string
 }{
-	{"invalid_credentials", upstream.ErrCredentials, []string{"partnerappkey", "partnerapptoken", "partner key", "partner token", "app key", "app token", "appkey", "apptoken", "invalid key", "invalid token"}},
+	{"invalid_credentials", upstream.ErrCredentials, []string{"partnerappkey", "partnerapptoken", "partner key", "partner token", "app key", "app token", "appkey", "apptoken", "invalid key", "invalid token",
+		"application key", "application token", "key or token", "partner application"}},
+	{codeExpired, upstream.ErrRejected, []string{"expired", "no valid licen", "licence is not valid", "license is not valid"}},
 	{"already_registered", upstream.ErrConflict, []string{"already registered", "already exist", "duplicate"}},
 	{"quota_exhausted", upstream.ErrRejected, []string{"quota", "limit reached", "limit exceeded", "no licenses available", "no seats"}},
 	{"user_not_found", upstream.ErrNotFound, []string{"not found", "not registered", "unknown user", "does not exist", "doesn't exist", "no such user"}},
@@ -359,16 +510,7 @@ rules:
 	return &upstream.Error{Status: http.StatusOK, Code: code, Message: truncate(msg, 500), Err: kind}
 }
 
-// truncate bounds s to about n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
+func truncate(s string, n int) string { return upstream.Truncate(s, n) }
 
 // blankWord removes name from s where it stands as a word of its own, so a
 // short name such as "A" cannot cut letters out of the vendor's own words.

@@ -15,6 +15,7 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
+	"github.com/partnerhub/gateway/internal/upstream/simtest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -33,7 +34,7 @@ func newUp(t *testing.T) *upstream.Client {
 
 func newClient(t *testing.T, opts dbsyncsim.Options) (*Client, *dbsyncsim.Server) {
 	t.Helper()
-	sim, base := dbsyncsim.NewTestServer(t, opts)
+	sim, base := simtest.DBSync(t, opts)
 	c, err := New(newUp(t), Config{BaseURL: base, AppKey: dbsyncsim.DefaultAppKey, AppToken: dbsyncsim.DefaultAppToken})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +170,7 @@ func TestErrorMessagesBecomeTypedErrors(t *testing.T) {
 	if _, err := c.RegisterUser(ctx, "Fabrikam Oy", "fifth@fabrikam.fi"); err != nil {
 		t.Fatal(err)
 	}
-	_, sim2Base := dbsyncsim.NewTestServer(t, dbsyncsim.Options{})
+	_, sim2Base := simtest.DBSync(t, dbsyncsim.Options{})
 	wrongKey, err := New(newUp(t), Config{BaseURL: sim2Base, AppKey: "wrong-key", AppToken: dbsyncsim.DefaultAppToken})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +273,7 @@ func TestInjectedServerErrorIsTransportFailure(t *testing.T) {
 }
 
 func TestWrongBasePathIsEndpointNotFound(t *testing.T) {
-	_, base := dbsyncsim.NewTestServer(t, dbsyncsim.Options{})
+	_, base := simtest.DBSync(t, dbsyncsim.Options{})
 	v1 := strings.Replace(base, "/v2/", "/v1/", 1)
 	c, err := New(newUp(t), Config{BaseURL: v1, AppKey: dbsyncsim.DefaultAppKey, AppToken: dbsyncsim.DefaultAppToken})
 	if err != nil {
@@ -301,22 +302,71 @@ func stub(t *testing.T, body string) *Client {
 }
 
 func TestAuthenticateReadsAnyValidityFlag(t *testing.T) {
+	const noValid = "the licence manager reports no valid licence for this user"
 	tests := []struct {
 		body string
 		want model.LicenseCheck
 	}{
 		{`{"value":[{"companyId":9877,"userId":5773,"userName":"u","validLicense":false,"errorMessage":[]}]}`,
-			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false}},
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: noValid}},
 		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","authenticated":true,"errorMessage":[]}]}`,
 			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+		{`{"Value":[{"CompanyId":"9877","UserId":"5773","UserName":"u","IsLicensed":false,"ErrorMessage":[]}]}`,
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: noValid}},
 		// No flag at all: an empty errorMessage is the success signal.
 		{`{"value":[{"companyId":"9877","userId":"5773","errorMessage":[]}]}`,
 			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+		// An expiry date in the past, with or without a zone, is a verdict.
+		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","isValid":true,"expiryDate":"2020-01-31T00:00:00","errorMessage":[]}]}`,
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: "the licence expired on 2020-01-31T00:00:00Z"}},
+		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","validUntil":"2999-01-31T00:00:00+01:00","errorMessage":[]}]}`,
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+		// The expiry as an errorMessage: still a verdict, not a 422.
+		{`{"value":[{"userName":"u","errorMessage":["License expired for user u"]}]}`,
+			model.LicenseCheck{Company: "C", User: "u", Licensed: false, Reason: "License expired for user u"}},
 	}
 	for _, tt := range tests {
 		got, err := stub(t, tt.body).AuthenticateUser(context.Background(), "C", "u")
 		if err != nil || got != tt.want {
 			t.Errorf("%s → %+v, %v; want %+v", tt.body, got, err, tt.want)
+		}
+	}
+}
+
+func TestQuotaUnderAlternativeNames(t *testing.T) {
+	want := &Quota{AnnualQuota: 25, Used: 7, Active: 5}
+	for _, body := range []string{
+		`{"value":[],"licenseQuota":{"annualQuota":25,"used":7,"active":5}}`,
+		`{"value":[],"quota":{"licensedUsers":25,"usedLicenses":7,"activeUsers":5}}`,
+		`{"Value":[],"LicenseDetails":{"MaxUsers":25,"Consumed":7,"CurrentActive":5}}`,
+	} {
+		d, err := stub(t, body).LicenseDetails(context.Background(), "")
+		if err != nil || d.Quota == nil || *d.Quota != *want {
+			t.Errorf("%s → %+v, %v", body, d.Quota, err)
+		}
+	}
+	// Numbers under names the client does not know are not guessed.
+	d, err := stub(t, `{"value":[],"licenseQuota":{"seats":25}}`).LicenseDetails(context.Background(), "")
+	if err != nil || d.Quota != nil {
+		t.Errorf("unknown quota names → %+v, %v; want no quota", d.Quota, err)
+	}
+}
+
+func TestErrorMessageAsASingleString(t *testing.T) {
+	_, err := stub(t, `{"value":[{"errorMessage":"User already registered: u"}]}`).RegisterUser(context.Background(), "C", "u")
+	if !errors.Is(err, upstream.ErrConflict) {
+		t.Errorf("got %v, want ErrConflict", err)
+	}
+	if _, err := stub(t, `{"value":[{"userId":"1","errorMessage":""}]}`).RegisterUser(context.Background(), "C", "u"); err != nil {
+		t.Errorf("empty string message: %v, want success", err)
+	}
+}
+
+func TestCredentialMessagesAreTheGatewaysProblem(t *testing.T) {
+	for _, msg := range []string{"Invalid partner application key or token", "Invalid partnerAppKey or partnerAppToken", "Partner app token expired"} {
+		_, err := stub(t, `{"value":[{"errorMessage":["`+msg+`"]}]}`).AuthenticateUser(context.Background(), "C", "u")
+		if !errors.Is(err, upstream.ErrCredentials) {
+			t.Errorf("%q → %v; want ErrCredentials", msg, err)
 		}
 	}
 }

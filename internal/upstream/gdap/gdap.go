@@ -22,7 +22,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/upstream"
@@ -68,13 +67,10 @@ type Client struct {
 	tokenURL string
 	form     url.Values // client-credentials grant
 	now      func() time.Time
+	tokens   *upstream.TokenSource // nil with a static token
 
-	fetching chan struct{} // one token fetch at a time, waitable with a context
-
-	mu      sync.Mutex // guards the fields below
-	token   string
-	expires time.Time
-	route   string // customers route known (or assumed) to work
+	mu    sync.Mutex // guards route
+	route string     // customers route known (or assumed) to work
 }
 
 // New validates cfg and returns a client; it reports every problem at once.
@@ -83,14 +79,12 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	if up == nil {
 		errs = append(errs, errors.New("upstream client is required"))
 	}
-	base, err := parseHTTPURL("BaseURL", cfg.BaseURL)
+	base, err := upstream.BaseURL("BaseURL", cfg.BaseURL)
 	if err != nil {
 		errs = append(errs, err)
-	} else if !strings.HasSuffix(base.Path, "/") {
-		errs = append(errs, errors.New("BaseURL must end with /"))
 	}
 	partner := strings.ToLower(strings.TrimSpace(cfg.PartnerID))
-	if !isGUID(partner) {
+	if !upstream.IsGUID(partner) {
 		errs = append(errs, errors.New("PartnerID must be the partner tenant GUID"))
 	}
 	creds := cfg.TokenURL != "" || cfg.ClientID != "" || cfg.ClientSecret != "" || cfg.Scope != ""
@@ -100,7 +94,7 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	case cfg.Token == "" && !creds:
 		errs = append(errs, errors.New("Token or client credentials (TokenURL, ClientID, ClientSecret, Scope) are required"))
 	case creds:
-		if _, err := parseHTTPURL("TokenURL", cfg.TokenURL); err != nil {
+		if _, err := upstream.HTTPURL("TokenURL", cfg.TokenURL); err != nil {
 			errs = append(errs, err)
 		}
 		for _, f := range []struct{ name, v string }{{"ClientID", cfg.ClientID}, {"ClientSecret", cfg.ClientSecret}, {"Scope", cfg.Scope}} {
@@ -121,7 +115,7 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		up: up, base: base, partner: partner, static: cfg.Token, tokenURL: cfg.TokenURL,
-		now: time.Now, fetching: make(chan struct{}, 1), route: route,
+		now: time.Now, route: route,
 	}
 	if creds {
 		c.form = url.Values{
@@ -130,6 +124,8 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 			"client_secret": {cfg.ClientSecret},
 			"scope":         {cfg.Scope},
 		}
+		c.tokens = &upstream.TokenSource{Vendor: model.VendorGDAP, Login: c.fetchToken, MaxMargin: 5 * time.Minute,
+			Now: func() time.Time { return c.now() }}
 	}
 	return c, nil
 }
@@ -201,29 +197,27 @@ func ValidEmail(s string) bool {
 	return err == nil && a.Address == s
 }
 
-// call sends one authenticated API request; decode reads a 2xx body.
+// call sends one authenticated API request; decode reads a 2xx body. With
+// client credentials, a 401 is retried once with a fresh token.
 func (c *Client) call(ctx context.Context, op, method, route, query string, decode func(io.Reader) error) error {
-	tok, err := c.bearer(ctx)
-	if err != nil {
-		return err
-	}
 	u := c.base.ResolveReference(&url.URL{Path: route, RawQuery: query})
-	req, err := http.NewRequest(method, u.String(), nil)
-	if err != nil {
-		return &upstream.Error{Vendor: model.VendorGDAP, Op: op, Err: err}
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "application/json")
-	// Only reads may be retried; a repeated sync would mail the partner twice.
-	return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
-		if resp.StatusCode/100 == 2 {
-			return decode(resp.Body)
+	return c.tokens.Authorized(ctx, func(tok string) error {
+		if c.static != "" {
+			tok = c.static
 		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			c.dropToken(tok)
+		req, err := upstream.NewRequest(model.VendorGDAP, op, method, u.String(), nil)
+		if err != nil {
+			return err
 		}
-		return statusError(resp)
-	}})
+		req.Header.Set("Authorization", "Bearer "+tok)
+		// Only reads may be retried; a repeated sync would mail the partner twice.
+		return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
+			if resp.StatusCode/100 == 2 {
+				return decode(resp.Body)
+			}
+			return statusError(resp)
+		}})
+	})
 }
 
 // statusError maps a non-2xx API answer. The vendor documents only 401/null;
@@ -259,63 +253,7 @@ func bodyMessage(b []byte) string {
 	return clip(s)
 }
 
-func clip(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-// bearer returns the static token, or a cached or freshly fetched Entra token.
-func (c *Client) bearer(ctx context.Context) (string, error) {
-	if c.static != "" {
-		return c.static, nil
-	}
-	if t := c.cached(); t != "" {
-		return t, nil
-	}
-	select {
-	case c.fetching <- struct{}{}:
-		defer func() { <-c.fetching }()
-	case <-ctx.Done():
-		return "", &upstream.Error{Vendor: model.VendorGDAP, Op: "token", Err: ctx.Err()}
-	}
-	// Whoever held the slot before us may have fetched one already.
-	if t := c.cached(); t != "" {
-		return t, nil
-	}
-	tok, ttl, err := c.fetchToken(ctx)
-	if err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	// Refresh a little early so a token never expires in flight.
-	c.token, c.expires = tok, c.now().Add(ttl-ttl/10)
-	c.mu.Unlock()
-	return tok, nil
-}
-
-func (c *Client) cached() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token != "" && c.now().Before(c.expires) {
-		return c.token
-	}
-	return ""
-}
-
-// dropToken forgets tok unless a newer token already replaced it.
-func (c *Client) dropToken(tok string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token == tok {
-		c.token = ""
-	}
-}
+func clip(s string) string { return upstream.Truncate(s, maxMessage) }
 
 type tokenAnswer struct {
 	AccessToken string          `json:"access_token"`
@@ -328,13 +266,11 @@ type tokenFailure struct {
 	Description string `json:"error_description"`
 }
 
-func (c *Client) fetchToken(ctx context.Context) (tok string, ttl time.Duration, err error) {
-	req, err := http.NewRequest(http.MethodPost, c.tokenURL, strings.NewReader(c.form.Encode()))
+func (c *Client) fetchToken(ctx context.Context) (g upstream.Grant, err error) {
+	req, err := upstream.FormRequest(model.VendorGDAP, c.tokenURL, c.form)
 	if err != nil {
-		return "", 0, &upstream.Error{Vendor: model.VendorGDAP, Op: "token", Err: err}
+		return g, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
 	// A client-credentials grant changes nothing at the vendor; retry it.
 	err = c.up.Do(ctx, upstream.Call{Op: "token", Request: req, Idempotent: true, Handle: func(resp *http.Response) error {
 		if resp.StatusCode/100 != 2 {
@@ -351,10 +287,10 @@ func (c *Client) fetchToken(ctx context.Context) (tok string, ttl time.Duration,
 		if err != nil || secs < 0 {
 			secs = 0 // unknown lifetime: use the token once, never cache it
 		}
-		tok, ttl = a.AccessToken, time.Duration(secs)*time.Second
+		g = upstream.Grant{Access: a.AccessToken, TTL: time.Duration(secs) * time.Second}
 		return nil
 	}})
-	return tok, ttl, err
+	return g, err
 }
 
 // tokenError maps an Entra token-endpoint failure. 4xx there means the
@@ -411,9 +347,12 @@ func decodeCustomers(r io.Reader) ([]model.GDAPCustomer, error) {
 		return nil, fmt.Errorf("%w: no CurrentEntitiesSynced array", upstream.ErrMalformed)
 	}
 	out := make([]model.GDAPCustomer, 0, len(*doc.CurrentEntitiesSynced))
-	for _, e := range *doc.CurrentEntitiesSynced {
+	for i, e := range *doc.CurrentEntitiesSynced {
+		// Table Storage always sets RowKey, the customer's tenant id: an
+		// entity without one is not understood, and dropping it would
+		// make the list look complete.
 		if strings.TrimSpace(e.RowKey) == "" {
-			continue // Table Storage always sets RowKey; without it nothing can join
+			return nil, fmt.Errorf("%w: customer entity %d has no RowKey", upstream.ErrMalformed, i)
 		}
 		out = append(out, e.customer())
 	}
@@ -448,9 +387,9 @@ func decodeRoles(r io.Reader) ([]model.Role, error) {
 		return nil, fmt.Errorf("%w: no AvailableRoles array", upstream.ErrMalformed)
 	}
 	out := make([]model.Role, 0, len(*doc.AvailableRoles))
-	for _, e := range *doc.AvailableRoles {
+	for i, e := range *doc.AvailableRoles {
 		if strings.TrimSpace(e.RowKey) == "" {
-			continue
+			return nil, fmt.Errorf("%w: role entity %d has no RowKey", upstream.ErrMalformed, i)
 		}
 		out = append(out, model.Role{ID: lowerTrim(e.RowKey), Name: strings.TrimSpace(e.Name), Description: strings.TrimSpace(e.Description)})
 	}
@@ -494,34 +433,6 @@ func envelopeMessage(raw json.RawMessage) string {
 func isStatus(err error, status int) bool {
 	var e *upstream.Error
 	return errors.As(err, &e) && e.Status == status
-}
-
-func parseHTTPURL(name, raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s must be an absolute http(s) URL", name)
-	}
-	return u, nil
-}
-
-// isGUID checks the 8-4-4-4-12 hex form of a lower-case GUID.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func lowerTrim(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -245,7 +245,7 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	}
 }
 
-func TestUnauthorizedDropsTokenAndReauthenticates(t *testing.T) {
+func TestUnauthorizedGetsOneRetryWithAFreshToken(t *testing.T) {
 	sim, _, base := start(t, gdapsim.Options{})
 	c := newClient(t, credsConfig(base))
 	ctx := context.Background()
@@ -253,21 +253,26 @@ func TestUnauthorizedDropsTokenAndReauthenticates(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim.RevokeTokens()
-
-	_, err := c.ListCustomers(ctx)
-	e := upstreamError(t, err)
-	if !errors.Is(err, upstream.ErrCredentials) || e.Status != http.StatusUnauthorized || e.Message != "" || e.Op != "list_customers" {
-		t.Errorf("after revocation: %#v, want 401 ErrCredentials with no message (body null)", e)
-	}
-	// A 401 is not a missing route: no fallback attempt.
-	if n := sim.Faults.Calls(http.MethodGet, "/api/ListCustomers"); n != 0 {
-		t.Errorf("ListCustomers fallback tried %d times on a 401", n)
-	}
 	if _, err := c.ListCustomers(ctx); err != nil {
-		t.Fatalf("next call should re-authenticate: %v", err)
+		t.Fatalf("the call should re-authenticate and succeed: %v", err)
 	}
 	if n := sim.Faults.Calls(http.MethodPost, gdapsim.TokenPath); n != 2 {
 		t.Errorf("token requests = %d, want 2", n)
+	}
+	// A 401 that a fresh token does not cure (body null) is reported after
+	// one retry, and is not taken for a missing route.
+	sim.Faults.Set(simfault.Fault{Status: http.StatusUnauthorized, PathContains: "Customers"})
+	before := sim.Faults.Calls(http.MethodGet, "/api/Customers")
+	_, err := c.ListCustomers(ctx)
+	e := upstreamError(t, err)
+	if !errors.Is(err, upstream.ErrCredentials) || e.Status != http.StatusUnauthorized || e.Message != "" || e.Op != "list_customers" {
+		t.Errorf("persistent 401: %#v, want 401 ErrCredentials with no message (body null)", e)
+	}
+	if n := sim.Faults.Calls(http.MethodGet, "/api/Customers") - before; n != 2 {
+		t.Errorf("Customers requests = %d, want 2 (one retry)", n)
+	}
+	if n := sim.Faults.Calls(http.MethodGet, "/api/ListCustomers"); n != 0 {
+		t.Errorf("ListCustomers fallback tried %d times on a 401", n)
 	}
 }
 
@@ -458,7 +463,7 @@ func TestDecodeCustomersNormalizes(t *testing.T) {
 	if got, err := decodeCustomers(strings.NewReader(`{"CurrentEntitiesSynced":[]}`)); err != nil || len(got) != 0 {
 		t.Errorf("empty list: %v, %v", got, err)
 	}
-	for _, bad := range []string{`null`, `{}`, `{"CurrentEntitiesSynced":{}}`} {
+	for _, bad := range []string{`null`, `{}`, `{"CurrentEntitiesSynced":{}}`, `{"CurrentEntitiesSynced":[{"CompanyName":"no key"}]}`} {
 		if _, err := decodeCustomers(strings.NewReader(bad)); !errors.Is(err, upstream.ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", bad, err)
 		}

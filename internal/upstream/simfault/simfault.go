@@ -47,6 +47,7 @@ type ErrorBody func(status int) (contentType string, body []byte)
 // Injector applies the current Fault to requests and counts calls.
 type Injector struct {
 	errorBody ErrorBody
+	shaper    shaper
 
 	mu      sync.Mutex
 	fault   Fault
@@ -103,11 +104,18 @@ func (in *Injector) next(r *http.Request) (Fault, bool) {
 	return f, true
 }
 
-// Middleware wraps a simulator's handler; the admin path is never faulted.
+// Middleware wraps a simulator's handler; the admin paths are never
+// faulted. Answers the handler writes get the current Shape; injected
+// error statuses are the vendor's own error bodies, shaped only for 401.
 func (in *Injector) Middleware(next http.Handler) http.Handler {
+	next = in.shaped(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == AdminPath {
+		switch r.URL.Path {
+		case AdminPath:
 			in.serveAdmin(w, r)
+			return
+		case ShapePath:
+			in.serveShape(w, r)
 			return
 		}
 		f, ok := in.next(r)
@@ -140,6 +148,14 @@ func (in *Injector) Middleware(next http.Handler) http.Handler {
 			reset(w)
 		case f.Status != 0:
 			ct, body := in.errorBody(f.Status)
+			if f.Status == http.StatusUnauthorized {
+				switch in.currentShape().Unauthorized {
+				case "empty":
+					ct, body = "", nil
+				case "null":
+					ct, body = "application/json", []byte("null")
+				}
+			}
 			if f.RetryAfterSeconds > 0 {
 				w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfterSeconds))
 			}

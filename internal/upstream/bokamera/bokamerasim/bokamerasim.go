@@ -12,13 +12,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -53,6 +51,10 @@ type Options struct {
 	CompanyID        string        // the logged-in user's company
 	MaxTake          int
 	Now              func() time.Time // clock (tests); default time.Now
+	// DateZone, when set, adds a zone to every date: "Z" for UTC, or an
+	// offset such as "+01:00" (the time is then shown in that offset).
+	// BokaMera's samples carry none, but the contract leaves it open.
+	DateZone string
 }
 
 // Request is one request as the simulator received it, for tests to inspect.
@@ -143,16 +145,6 @@ func New(opts Options) *Server {
 	})
 	s.handler = s.Faults.Middleware(s.record(mux))
 	return s
-}
-
-// NewTestServer starts the simulator on loopback and returns it with the
-// client base URL (ending in /). The token endpoint is TokenURL(baseURL).
-func NewTestServer(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL + "/"
 }
 
 // TokenURL is the token endpoint of a simulator served at baseURL.
@@ -403,7 +395,7 @@ var statusNames = []string{"Pending", "Processing", "Completed", "Failed"}
 // for the next, then Completed (with counters) or Failed. Caller holds mu.
 func (s *Server) view(j *job, now time.Time) jobJSON {
 	step := s.opts.SyncStepDuration
-	v := jobJSON{ID: j.id, CompanyID: j.company, CreatedDate: wireTime(j.created)}
+	v := jobJSON{ID: j.id, CompanyID: j.company, CreatedDate: s.wireTime(j.created)}
 	updated := j.created
 	switch el := now.Sub(j.created); {
 	case el < step:
@@ -419,7 +411,7 @@ func (s *Server) view(j *job, now time.Time) jobJSON {
 		updatedN := found - created
 		v.Status, v.UsersFound, v.UsersCreated, v.UsersUpdated = 2, &found, &created, &updatedN
 	}
-	v.StatusName, v.UpdatedDate = statusNames[v.Status], wireTime(updated)
+	v.StatusName, v.UpdatedDate = statusNames[v.Status], s.wireTime(updated)
 	return v
 }
 
@@ -529,7 +521,23 @@ func newGUID() string {
 }
 
 // wireTime is ServiceStack's ISO-8601 DateTime without an offset.
-func wireTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.9999999") }
+// wireTime renders a DateTime as ServiceStack does: no zone by default, or
+// with Options.DateZone.
+func (s *Server) wireTime(t time.Time) string {
+	const layout = "2006-01-02T15:04:05.9999999"
+	switch z := s.opts.DateZone; z {
+	case "":
+		return t.UTC().Format(layout)
+	case "Z":
+		return t.UTC().Format(layout) + "Z"
+	default:
+		if off, err := time.Parse("-07:00", z); err == nil {
+			_, secs := off.Zone()
+			return t.In(time.FixedZone("", secs)).Format(layout + "-07:00")
+		}
+		return t.UTC().Format(layout)
+	}
+}
 
 type responseStatus struct {
 	ErrorCode string `json:"ErrorCode"`

@@ -35,7 +35,7 @@ func tokenReq(t *testing.T, base string, form url.Values) (int, map[string]any) 
 }
 
 func TestTokenEndpointErrors(t *testing.T) {
-	_, base := NewTestServer(t, Options{})
+	_, base := newTestServer(t, Options{})
 	for _, tc := range []struct {
 		form   url.Values
 		status int
@@ -60,7 +60,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 }
 
 func TestAPIAuthAndRouting(t *testing.T) {
-	_, base := NewTestServer(t, Options{MaxTake: 2})
+	_, base := newTestServer(t, Options{MaxTake: 2})
 	_, tok := tokenReq(t, base, url.Values{"grant_type": {"password"}, "client_id": {DefaultClientID},
 		"username": {DefaultUsername}, "password": {DefaultPassword}})
 	get := func(path, key, bearer string) (int, map[string]any) {

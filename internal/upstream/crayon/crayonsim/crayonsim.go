@@ -13,13 +13,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -54,6 +52,17 @@ type Options struct {
 	Username, Password     string
 	TokenTTL               time.Duration
 	MaxPageSize            int
+	// PageSizeCap, when set, silently serves at most this many tenants per
+	// page whatever PageSize asks for, as a Crayon deployment with an
+	// undocumented cap would; TotalHits stays the full count.
+	PageSizeCap int
+	// CapAfterOffset places pages by the PageSize asked for and only then
+	// cuts them to PageSizeCap (the other way a server may implement a
+	// cap); by default the capped size places the page too.
+	CapAfterOffset bool
+	// TotalHitsSkew is added to every TotalHits, playing a vendor whose
+	// count disagrees with the rows it serves (a broken or racing index).
+	TotalHitsSkew int
 	// Now is the simulator's clock (token expiry); nil means time.Now.
 	Now func() time.Time
 }
@@ -115,16 +124,6 @@ func New(opts Options) *Server {
 	s.seed()
 	s.handler = s.Faults.Middleware(http.HandlerFunc(s.route))
 	return s
-}
-
-// NewTestServer starts a simulator on loopback and returns it with the base
-// URL a client should be configured with (ending in "/").
-func NewTestServer(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL + "/"
 }
 
 // ServeHTTP serves the whole simulator, fault injection included.
@@ -451,6 +450,13 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Page must be positive and PageSize between 1 and %d.", s.opts.MaxPageSize))
 		return
 	}
+	stride := size // what places the page
+	if c := s.opts.PageSizeCap; c > 0 {
+		size = min(size, c)
+		if !s.opts.CapAfterOffset {
+			stride = size
+		}
+	}
 	domain, prefix, search := strings.ToLower(q.get("Domain")), strings.ToLower(q.get("DomainPrefix")), strings.ToLower(q.get("Search"))
 	s.mu.Lock()
 	var hits []tenant
@@ -468,8 +474,8 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 		hits = append(hits, t)
 	}
 	s.mu.Unlock()
-	out := collection[tenant]{Items: []tenant{}, TotalHits: int64(len(hits))}
-	if from := (page - 1) * size; from < len(hits) {
+	out := collection[tenant]{Items: []tenant{}, TotalHits: int64(len(hits) + s.opts.TotalHitsSkew)}
+	if from := (page - 1) * stride; from < len(hits) {
 		out.Items = hits[from:min(from+size, len(hits))]
 	}
 	writeJSON(w, http.StatusOK, out)

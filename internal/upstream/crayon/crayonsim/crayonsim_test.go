@@ -58,7 +58,7 @@ func accessToken(t *testing.T, base string) string {
 }
 
 func TestTokenEndpoint(t *testing.T) {
-	_, base := NewTestServer(t, Options{})
+	_, base := newTestServer(t, Options{})
 	const refused = `{"AccessToken":null,"IdentityToken":null,"Error":"invalid_grant","ExpiresIn":0,"TokenType":null,"RefreshToken":null}`
 	for name, mutate := range map[string]func(url.Values){
 		"wrong password": func(f url.Values) { f.Set("password", "nope") },
@@ -81,7 +81,7 @@ func TestTokenEndpoint(t *testing.T) {
 }
 
 func TestRoutingAndAuth(t *testing.T) {
-	_, base := NewTestServer(t, Options{})
+	_, base := newTestServer(t, Options{})
 	const invalid = `{"ErrorCode":"401 Unauthorized","Message":"Invalid token","Parameters":{},"ObjectErrors":[]}`
 	if status, body := do(t, base, "GET", "api/v1/customertenants/?OrganizationId=4703", "", nil, nil); status != 401 || body != invalid {
 		t.Errorf("no bearer: %d %s", status, body)
@@ -125,7 +125,7 @@ func TestRoutingAndAuth(t *testing.T) {
 }
 
 func TestAgreementConsent(t *testing.T) {
-	_, base := NewTestServer(t, Options{})
+	_, base := newTestServer(t, Options{})
 	tok := accessToken(t, base)
 	post := func(body string) (int, string) {
 		return do(t, base, "POST", "api/v1/customertenants/1003/agreements", tok, strings.NewReader(body), func(r *http.Request) {

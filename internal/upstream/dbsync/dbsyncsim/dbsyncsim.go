@@ -15,12 +15,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
@@ -52,6 +50,27 @@ type Options struct {
 	AppKey      string // DefaultAppKey when empty
 	AppToken    string // DefaultAppToken when empty
 	AnnualQuota int    // simseed.DBSyncAnnualQuota when 0
+	Variant     Variant
+}
+
+// Variant plays another plausible reading of what DBSync leaves
+// undocumented (its message texts, the quota and validity field names);
+// the zero Variant is the simulator's default reading.
+type Variant struct {
+	// AltMessages writes other wording: "Invalid partner application key
+	// or token", "User <name> already exists", "No licenses available",
+	// "User <name> does not exist", and for an expired licence
+	// "License expired for user <name>" instead of a false validity flag.
+	AltMessages bool
+	// ValidityField names authenticateUser's flag ("isValid" when empty).
+	ValidityField string
+	// ExpiryField, when set, adds the user's licence expiry under this name.
+	ExpiryField string
+	// AltQuota sends the quota as "quota" with licensedUsers, usedLicenses
+	// and activeUsers.
+	AltQuota bool
+	// PascalKeys sends every key with an upper-case first letter.
+	PascalKeys bool
 }
 
 // Request is what the simulator last received, for tests asserting the
@@ -86,6 +105,18 @@ type user struct {
 	id, name string
 	co       *company
 	active   bool
+	expired  bool
+}
+
+// ExpireLicense lets a registered user's licence expire: authenticateUser
+// then reports it (a false validity flag, an expiry in the past, or an
+// errorMessage, depending on the Variant).
+func (s *Server) ExpireLicense(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[name]; u != nil {
+		u.expired = true
+	}
 }
 
 // New builds a simulator seeded with simseed.LicensedUsers (each of which
@@ -116,16 +147,6 @@ func New(opts Options) *Server {
 	return s
 }
 
-// NewTestServer starts a simulator on loopback and returns it with the
-// client base URL (ending in /).
-func NewTestServer(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL + BasePath
-}
-
 // ServeHTTP serves the API behind the fault injector.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
@@ -153,6 +174,7 @@ type entry struct {
 	UserName     string   `json:"userName,omitempty"`
 	CompanyName  string   `json:"companyName,omitempty"`
 	IsValid      *bool    `json:"isValid,omitempty"`
+	Expiry       string   `json:"licenseExpiry,omitempty"`
 	ErrorMessage []string `json:"errorMessage"`
 }
 
@@ -213,7 +235,51 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
+	_ = json.NewEncoder(w).Encode(s.variant(out))
+}
+
+// variant renders out with the Variant's names.
+func (s *Server) variant(out envelope) any {
+	v := s.opts.Variant
+	if v == (Variant{}) {
+		return out
+	}
+	b, _ := json.Marshal(out)
+	var m any
+	_ = json.Unmarshal(b, &m)
+	renames := map[string]string{}
+	if v.ValidityField != "" {
+		renames["isValid"] = v.ValidityField
+	}
+	if v.ExpiryField != "" {
+		renames["licenseExpiry"] = v.ExpiryField
+	}
+	if v.AltQuota {
+		renames["licenseQuota"], renames["annualQuota"], renames["used"], renames["active"] = "quota", "licensedUsers", "usedLicenses", "activeUsers"
+	}
+	return rename(m, renames, v.PascalKeys)
+}
+
+func rename(m any, names map[string]string, pascal bool) any {
+	switch x := m.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, v := range x {
+			if n, ok := names[k]; ok {
+				k = n
+			}
+			if pascal && k != "" {
+				k = strings.ToUpper(k[:1]) + k[1:]
+			}
+			out[k] = rename(v, names, pascal)
+		}
+		return out
+	case []any:
+		for i := range x {
+			x[i] = rename(x[i], names, pascal)
+		}
+	}
+	return m
 }
 
 // check reports missing required fields, then bad credentials. licenseDetails
@@ -235,6 +301,9 @@ func (s *Server) check(method string, in body) []string {
 		return msgs
 	}
 	if in.PartnerAppKey != s.opts.AppKey || in.PartnerAppToken != s.opts.AppToken {
+		if s.opts.Variant.AltMessages {
+			return []string{"Invalid partner application key or token"}
+		}
 		return []string{msgInvalidCredentials}
 	}
 	return nil
@@ -249,10 +318,17 @@ func (u *user) entry() entry {
 }
 
 func (s *Server) handleRegister(in body) entry {
+	alt := s.opts.Variant.AltMessages
 	if u := s.users[in.EndUserName]; u != nil && u.active {
+		if alt {
+			return failure(in.EndUserName, "User %s already exists", in.EndUserName)
+		}
 		return failure(in.EndUserName, msgAlreadyRegistered, in.EndUserName)
 	}
 	if s.used >= s.opts.AnnualQuota {
+		if alt {
+			return failure(in.EndUserName, "No licenses available")
+		}
 		return failure(in.EndUserName, msgQuotaExhausted, s.used, s.opts.AnnualQuota)
 	}
 	return s.register(in.EndUserCompany, in.EndUserName).entry()
@@ -302,11 +378,25 @@ func (s *Server) handleUnregister(in body) entry {
 
 func (s *Server) handleAuthenticate(in body) entry {
 	u := s.lookup(in.EndUserCompany, in.EndUserName)
-	if u == nil {
+	alt := s.opts.Variant.AltMessages
+	switch {
+	case u == nil && alt:
+		return failure(in.EndUserName, "User %s does not exist", in.EndUserName)
+	case u == nil:
 		return failure(in.EndUserName, msgUserNotFound, in.EndUserName)
+	case u.expired && alt:
+		return failure(in.EndUserName, "License expired for user %s", in.EndUserName)
 	}
 	e := u.entry()
-	e.IsValid = &u.active
+	valid := u.active && !u.expired
+	e.IsValid = &valid
+	if s.opts.Variant.ExpiryField != "" {
+		exp := "2099-12-31T00:00:00"
+		if u.expired {
+			exp = "2024-12-31T00:00:00" // without a zone, as ServiceStack-era hosts send
+		}
+		e.Expiry = exp
+	}
 	return e
 }
 

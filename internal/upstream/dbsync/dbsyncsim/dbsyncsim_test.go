@@ -20,7 +20,7 @@ func post(t *testing.T, url, contentType, body string) (*http.Response, string) 
 }
 
 func TestFrameworkErrorsAreHTMLPages(t *testing.T) {
-	_, base := NewTestServer(t, Options{})
+	_, base := newTestServer(t, Options{})
 	resp, err := http.Get(base + "registerUser")
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestFrameworkErrorsAreHTMLPages(t *testing.T) {
 }
 
 func TestLicenseDetailsWireShape(t *testing.T) {
-	_, base := NewTestServer(t, Options{AnnualQuota: 10})
+	_, base := newTestServer(t, Options{AnnualQuota: 10})
 	resp, body := post(t, base+"licenseDetails", "application/json; charset=utf-8",
 		`{"partnerAppKey":"`+DefaultAppKey+`","partnerAppToken":"`+DefaultAppToken+`","endUserCompany":"Fabrikam Oy","endUserName":""}`)
 	want := `{"value":[{"companyId":"9878","userId":"5775","userName":"mikko.virtanen@fabrikam.fi","companyName":"Fabrikam Oy","errorMessage":[]}],` +
@@ -57,7 +57,7 @@ func TestLicenseDetailsWireShape(t *testing.T) {
 }
 
 func TestBadCredentialsAnswer200WithErrorMessage(t *testing.T) {
-	_, base := NewTestServer(t, Options{})
+	_, base := newTestServer(t, Options{})
 	resp, body := post(t, base+"authenticateUser", "application/json",
 		`{"partnerAppKey":"nope","partnerAppToken":"nope","endUserCompany":"Contoso AB","endUserName":"per.ek@contoso.se"}`)
 	var env envelope

@@ -13,11 +13,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/mail"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -56,6 +54,9 @@ type Options struct {
 	// DisableCustomersRoute makes GET /api/Customers a 404 so only
 	// /api/ListCustomers answers (the contract's unresolved route).
 	DisableCustomersRoute bool
+	// DisableListCustomersRoute makes GET /api/ListCustomers a 404 so only
+	// /api/Customers answers.
+	DisableListCustomersRoute bool
 }
 
 // SyncRequest is one accepted SynchronizePartnerCustomers call.
@@ -99,17 +100,7 @@ func New(opts Options) *Server {
 	return s
 }
 
-// NewTestServer starts s on loopback and returns it with the client base URL
-// (server URL + BasePath). The server is closed by tb.Cleanup.
-func NewTestServer(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL + BasePath
-}
-
-// TokenURL derives the token endpoint from a base URL NewTestServer returned.
+// TokenURL derives the token endpoint from a client base URL.
 func TokenURL(baseURL string) string {
 	return strings.TrimSuffix(baseURL, BasePath) + TokenPath
 }
@@ -150,7 +141,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	name, ok := cutPrefixFold(r.URL.Path, BasePath)
 	is := func(fn, method string) bool { return ok && strings.EqualFold(name, fn) && r.Method == method }
 	switch {
-	case is("Customers", http.MethodGet) && !s.opts.DisableCustomersRoute, is("ListCustomers", http.MethodGet):
+	case is("Customers", http.MethodGet) && !s.opts.DisableCustomersRoute, is("ListCustomers", http.MethodGet) && !s.opts.DisableListCustomersRoute:
 		s.listCustomers(w, r)
 	case is("GetAvailableRoles", http.MethodGet):
 		s.availableRoles(w, r)

@@ -38,7 +38,7 @@ func do(t *testing.T, method, rawURL, token string, form url.Values) (int, strin
 }
 
 func TestWireBehaviour(t *testing.T) {
-	sim, base := NewTestServer(t, Options{})
+	sim, base := newTestServer(t, Options{})
 	p := "partnerId=" + simseed.PartnerTenantID
 	for _, tc := range []struct {
 		name, method, path, token string
@@ -68,7 +68,7 @@ func TestWireBehaviour(t *testing.T) {
 }
 
 func TestCustomersShape(t *testing.T) {
-	_, base := NewTestServer(t, Options{})
+	_, base := newTestServer(t, Options{})
 	_, body := do(t, "GET", base+"Customers?providerId="+simseed.PartnerTenantID, DefaultToken, nil)
 	var doc struct{ CurrentEntitiesSynced []map[string]any }
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
@@ -83,7 +83,7 @@ func TestCustomersShape(t *testing.T) {
 }
 
 func TestTokenEndpointAndFaults(t *testing.T) {
-	sim, base := NewTestServer(t, Options{DisableCustomersRoute: true})
+	sim, base := newTestServer(t, Options{DisableCustomersRoute: true})
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {DefaultClientID},
 		"client_secret": {DefaultClientSecret}, "scope": {"api://x/.default"}}
 	status, body := do(t, "POST", TokenURL(base), "", form)
