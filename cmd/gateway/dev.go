@@ -112,6 +112,13 @@ func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logg
 		}
 		cache.TTL = ttl
 	}
+	if v := getenv("GATEWAY_SNAPSHOT_INTERVAL"); v != "" {
+		iv, err := time.ParseDuration(v)
+		if err != nil || iv < 0 {
+			return nil, fmt.Errorf("GATEWAY_SNAPSHOT_INTERVAL must be a duration such as 15s, or 0 to turn snapshots off")
+		}
+		cache.SnapshotInterval = iv
+	}
 	env.Config = config.Config{
 		Addr:            addr,
 		RequestTimeout:  5 * time.Second,

@@ -18,6 +18,9 @@ type Source struct {
 	Status     string `json:"status"` // ok | error | timeout | unavailable
 	DurationMS int64  `json:"duration_ms"`
 	Stale      bool   `json:"stale"`
+	// AgeSeconds is how old the vendor's data in the answer is: 0 for a
+	// read made for this request, more for a snapshot or cached part.
+	AgeSeconds int64  `json:"age_seconds"`
 	Detail     string `json:"detail,omitempty"`
 }
 

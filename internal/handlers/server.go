@@ -44,6 +44,9 @@ type Deps struct {
 	// Ready reports whether the gateway can serve (false while draining).
 	Ready func() bool
 
+	// Snapshots serves the customer and tenant lists from memory; nil
+	// fans out to the vendors on every request.
+	Snapshots *aggregate.Snapshots
 	// CustomerViews serves the customer 360 view.
 	CustomerViews *aggregate.CustomerViews
 	// RateLimit limits each authenticated caller on /v1; nil turns it off.

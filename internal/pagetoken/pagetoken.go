@@ -36,6 +36,8 @@ func New(key []byte) *Codec {
 type Position struct {
 	Offset int `json:"o,omitempty"`
 	Page   int `json:"p,omitempty"`
+	// Gen pins the snapshot generation the offset belongs to.
+	Gen uint64 `json:"g,omitempty"`
 	// Query fingerprints the filters the token was issued for.
 	Query string `json:"q"`
 }
