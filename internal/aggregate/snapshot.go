@@ -1,9 +1,11 @@
 package aggregate
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -86,12 +88,14 @@ type Snapshot struct {
 	tenants    []model.Tenant // every Crayon tenant, by numeric id, enriched with GDAP
 	tenantKeys []string       // lower-cased name + "\x00" + reference, per tenant
 	tenantByID map[string]int
+	tenantJSON [][]byte // each tenant encoded once, for pages cut from memory
 
 	bookings    []model.BookingCustomer
 	bookingByID map[string]int
 
 	customers    []model.Customer // merged, sorted by name then id
 	customerKeys []string         // lower-cased search haystack, per customer
+	customerJSON [][]byte         // each customer encoded once
 	customerByID map[string]int
 	byRef        map[model.VendorRef]int // vendor record -> customer
 	byVendor     map[string][]int32      // customers each vendor knows, in list order
@@ -342,6 +346,7 @@ func newSnapshot(gdap []model.GDAPCustomer, tenants []model.Tenant, bookings []m
 		s.tenantByID[t.ID] = i
 		s.tenantKeys[i] = strings.ToLower(t.Name) + "\x00" + strings.ToLower(t.Reference)
 	}
+	s.tenantJSON = encodeAll(s.tenants)
 
 	recs := make([]model.CustomerRecord, 0, len(gdap)+len(tenants)+len(bookings))
 	for _, g := range gdap {
@@ -372,8 +377,29 @@ func newSnapshot(gdap []model.GDAPCustomer, tenants []model.Tenant, bookings []m
 			}
 		}
 	}
+	s.customerJSON = encodeAll(s.customers)
 	s.Gen = s.contentHash()
 	return s
+}
+
+// encodeAll encodes each element once, into one shared backing array.
+func encodeAll[T any](items []T) [][]byte {
+	var buf bytes.Buffer
+	ends := make([]int, len(items))
+	enc := json.NewEncoder(&buf)
+	for i := range items {
+		_ = enc.Encode(&items[i])   // model types always encode
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		ends[i] = buf.Len()
+	}
+	all := buf.Bytes()
+	out := make([][]byte, len(items))
+	start := 0
+	for i, end := range ends {
+		out[i] = all[start:end:end]
+		start = end
+	}
+	return out
 }
 
 // searchKey is what q matches against: name, domain, tenant id and contact
@@ -482,6 +508,8 @@ var customerVendors = []string{model.VendorGDAP, model.VendorCrayon, model.Vendo
 // CustomerPage is one page of a snapshot's customers.
 type CustomerPage struct {
 	Items []model.Customer
+	// JSON holds each item's encoding, in the order of Items.
+	JSON [][]byte
 	// Next is the offset to continue from; 0 when this was the last page.
 	Next     int
 	Sources  []Source
@@ -500,7 +528,7 @@ func (s *Snapshot) CustomerPage(q CustomerQuery, offset, size int) (CustomerPage
 	if err != nil {
 		return CustomerPage{Sources: sources}, err
 	}
-	page := CustomerPage{Sources: sources, Complete: complete, Items: make([]model.Customer, 0, size)}
+	page := CustomerPage{Sources: sources, Complete: complete, Items: make([]model.Customer, 0, size), JSON: make([][]byte, 0, size)}
 	needle := strings.ToLower(strings.TrimSpace(q.Q))
 	// idx walks the candidate positions: every customer, or those the
 	// vendor knows.
@@ -533,6 +561,7 @@ func (s *Snapshot) CustomerPage(q CustomerQuery, offset, size int) (CustomerPage
 			break
 		}
 		page.Items = append(page.Items, s.customers[i])
+		page.JSON = append(page.JSON, s.customerJSON[i])
 	}
 	return page, nil
 }
@@ -540,13 +569,14 @@ func (s *Snapshot) CustomerPage(q CustomerQuery, offset, size int) (CustomerPage
 // Len is the number of merged customers.
 func (s *Snapshot) Len() int { return len(s.customers) }
 
-// TenantPage filters the tenant list like Crayon does (publisher, tenant
+// TenantPage filters the tenant list like Crayon does (returning each
+// tenant's JSON encoding) (publisher, tenant
 // type, domain prefix, name or reference containing q) and returns size
 // tenants from offset and the offset to continue from (0 at the end).
-func (s *Snapshot) TenantPage(q TenantQuery, offset, size int) (items []model.Tenant, next int) {
+func (s *Snapshot) TenantPage(q TenantQuery, offset, size int) (items [][]byte, next int) {
 	prefix, needle := strings.ToLower(q.DomainPrefix), strings.ToLower(q.Q)
 	org, pub := strconv.Itoa(q.OrganizationID), strconv.Itoa(q.PublisherID)
-	items = make([]model.Tenant, 0, size)
+	items = make([][]byte, 0, size)
 	for i := offset; i < len(s.tenants); i++ {
 		t := &s.tenants[i]
 		switch {
@@ -560,7 +590,7 @@ func (s *Snapshot) TenantPage(q TenantQuery, offset, size int) (items []model.Te
 		if len(items) == size {
 			return items, i
 		}
-		items = append(items, *t)
+		items = append(items, s.tenantJSON[i])
 	}
 	return items, 0
 }

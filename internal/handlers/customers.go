@@ -54,11 +54,11 @@ func handleListCustomers(svc *aggregate.Customers, snaps *aggregate.Snapshots, t
 			if err != nil {
 				return err
 			}
-			resp := customerPage{Items: page.Items, Sources: page.Sources, Complete: page.Complete}
+			next := ""
 			if page.Next > 0 {
-				resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: page.Next, Gen: snap.Gen, Query: fingerprint})
+				next = tokens.Encode(pagetoken.Position{Offset: page.Next, Gen: snap.Gen, Query: fingerprint})
 			}
-			return respond(w, http.StatusOK, resp)
+			return respondList(w, page.JSON, next, page.Sources, page.Complete)
 		}
 		list, err := svc.List(r.Context(), cq)
 		if err != nil {

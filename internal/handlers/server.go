@@ -58,7 +58,8 @@ func NewServer(d Deps) http.Handler {
 	r := chi.NewRouter()
 	// Outermost first: every later layer can use the request id, every
 	// answer (even a panic's) is logged and counted.
-	r.Use(middleware.RequestIDMiddleware, middleware.AccessLog(d.Log), d.Metrics.Instrument, middleware.Recover(d.Log))
+	r.Use(middleware.RequestIDMiddleware, middleware.AccessLog(d.Log), d.Metrics.Instrument, middleware.Recover(d.Log),
+		middleware.Conditional)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, middleware.RequestID(r.Context()), problem.NotFound("no route "+r.URL.Path))
 	})

@@ -72,11 +72,11 @@ func handleListTenants(svc *aggregate.Tenants, snaps *aggregate.Snapshots, token
 			}
 			sources, _, _ := snap.Sources(time.Now(), model.VendorCrayon, model.VendorGDAP)
 			items, next := snap.TenantPage(tq, pos.Offset, tq.PageSize)
-			resp := response{Items: items, Sources: sources, Complete: snap.Has(model.VendorGDAP)}
+			token := ""
 			if next > 0 {
-				resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: next, Gen: snap.Gen, Query: fingerprint})
+				token = tokens.Encode(pagetoken.Position{Offset: next, Gen: snap.Gen, Query: fingerprint})
 			}
-			return respond(w, http.StatusOK, resp)
+			return respondList(w, items, token, sources, snap.Has(model.VendorGDAP))
 		}
 		page, err := svc.List(r.Context(), tq)
 		if err != nil {
