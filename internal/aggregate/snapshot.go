@@ -110,11 +110,11 @@ type Snapshots struct {
 	cur   atomic.Pointer[Snapshot]
 	ready chan struct{} // closed once the first build is published
 
-	mu      sync.Mutex
-	running *build      // the build in progress, if any
-	last    *build      // the latest finished build
-	kept    []*Snapshot // distinct generations, newest last
-	builds  atomic.Int64
+	mu             sync.Mutex
+	pending        *build      // the no-cache build callers may still join
+	publishedStart time.Time   // start of the build published last
+	kept           []*Snapshot // distinct generations, newest last
+	builds         atomic.Int64
 }
 
 type build struct {
@@ -137,14 +137,13 @@ func NewSnapshots(cfg SnapshotConfig) *Snapshots {
 	return &Snapshots{cfg: cfg, ready: make(chan struct{})}
 }
 
-// Run builds at once and then every Interval until ctx ends.
+// Run builds at once and then every Interval until ctx ends; background
+// builds never overlap.
 func (s *Snapshots) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
-		if _, err := s.rebuild(ctx, time.Time{}); err != nil {
-			return
-		}
+		s.runBuild(&build{done: make(chan struct{})})
 		select {
 		case <-ctx.Done():
 			return
@@ -170,11 +169,35 @@ func (s *Snapshots) Current(ctx context.Context) (*Snapshot, error) {
 	}
 }
 
+// freshWindow batches no-cache readers: everyone arriving within it
+// shares one build, which starts when the window closes.
+const freshWindow = 5 * time.Millisecond
+
 // Fresh returns a snapshot whose vendor reads all started after the call:
-// it joins a build that started after it, or starts one (never two at a
-// time), and publishes the result for everyone.
+// callers arriving within freshWindow share one build, so a burst of them
+// costs one vendor read each, and a slow vendor delays them by one vendor
+// timeout, never by a build already under way. The result is published
+// for everyone.
 func (s *Snapshots) Fresh(ctx context.Context) (*Snapshot, error) {
-	return s.rebuild(ctx, time.Now())
+	s.mu.Lock()
+	b := s.pending
+	if b == nil {
+		b = &build{done: make(chan struct{})}
+		s.pending = b
+		time.AfterFunc(freshWindow, func() {
+			s.mu.Lock()
+			s.pending = nil
+			s.mu.Unlock()
+			s.runBuild(b)
+		})
+	}
+	s.mu.Unlock()
+	select {
+	case <-b.done:
+		return b.snap, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Generation is the kept snapshot gen, or ErrGenerationGone.
@@ -192,42 +215,24 @@ func (s *Snapshots) Generation(gen uint64) (*Snapshot, error) {
 	return nil, ErrGenerationGone
 }
 
-// rebuild waits for a build that started no earlier than notBefore,
-// starting one when none runs.
-func (s *Snapshots) rebuild(ctx context.Context, notBefore time.Time) (*Snapshot, error) {
-	for {
-		s.mu.Lock()
-		if l := s.last; !notBefore.IsZero() && l != nil && !l.started.Before(notBefore) {
-			s.mu.Unlock()
-			return l.snap, nil // a build that began after the caller already finished
-		}
-		b := s.running
-		if b == nil {
-			b = &build{started: time.Now(), done: make(chan struct{})}
-			s.running = b
-			go s.runBuild(b)
-		}
-		s.mu.Unlock()
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if !b.started.Before(notBefore) {
-			return b.snap, nil
-		}
-		// That build began before the caller asked; the next one will do.
-	}
-}
-
+// runBuild builds and publishes, unless a build that started later was
+// published first (snapshots never go back in time).
 func (s *Snapshots) runBuild(b *build) {
+	b.started = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BuildTimeout)
 	defer cancel()
 	snap := s.build(ctx, s.cur.Load())
 	s.mu.Lock()
-	s.publish(snap)
-	b.snap = s.cur.Load()
-	s.running, s.last = nil, b
+	switch cur := s.cur.Load(); {
+	case !b.started.Before(s.publishedStart):
+		s.publish(snap)
+		s.publishedStart = b.started
+		b.snap = s.cur.Load()
+	case cur.Gen == snap.Gen:
+		b.snap = cur
+	default:
+		b.snap = snap
+	}
 	s.mu.Unlock()
 	s.builds.Add(1)
 	close(b.done)
@@ -301,14 +306,14 @@ func (s *Snapshots) build(ctx context.Context, prev *Snapshot) *Snapshot {
 			bookings = prev.bookings
 		}
 	}
-	snap := newSnapshot(gdap, tenants, bookings)
+	snap := newSnapshot(gdap, tenants, bookings, prev)
 	snap.parts, snap.Built = parts, now
 	return snap
 }
 
 // newSnapshot indexes and merges the vendor lists; every lower-cased key is
 // computed here, once per record.
-func newSnapshot(gdap []model.GDAPCustomer, tenants []model.Tenant, bookings []model.BookingCustomer) *Snapshot {
+func newSnapshot(gdap []model.GDAPCustomer, tenants []model.Tenant, bookings []model.BookingCustomer, prev *Snapshot) *Snapshot {
 	s := &Snapshot{
 		gdap: gdap, gdapByTenant: make(map[string]int, len(gdap)), gdapByDomain: make(map[string]int, len(gdap)),
 		bookings: bookings, bookingByID: make(map[string]int, len(bookings)),
@@ -346,7 +351,6 @@ func newSnapshot(gdap []model.GDAPCustomer, tenants []model.Tenant, bookings []m
 		s.tenantByID[t.ID] = i
 		s.tenantKeys[i] = strings.ToLower(t.Name) + "\x00" + strings.ToLower(t.Reference)
 	}
-	s.tenantJSON = encodeAll(s.tenants)
 
 	recs := make([]model.CustomerRecord, 0, len(gdap)+len(tenants)+len(bookings))
 	for _, g := range gdap {
@@ -377,8 +381,13 @@ func newSnapshot(gdap []model.GDAPCustomer, tenants []model.Tenant, bookings []m
 			}
 		}
 	}
-	s.customerJSON = encodeAll(s.customers)
 	s.Gen = s.contentHash()
+	// Encoding is the dearest step; unchanged content reuses the bytes.
+	if prev != nil && prev.Gen == s.Gen {
+		s.customerJSON, s.tenantJSON = prev.customerJSON, prev.tenantJSON
+	} else {
+		s.customerJSON, s.tenantJSON = encodeAll(s.customers), encodeAll(s.tenants)
+	}
 	return s
 }
 
