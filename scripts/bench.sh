@@ -19,7 +19,7 @@
 # (this build / BASE) are printed.
 #
 #   scripts/bench.sh
-#   BASE=9129fef SIZES="50 2000 5000" DURATION=5s scripts/bench.sh
+#   BASE=9129fef BASE_SIZES="50 500 2000" DURATION=5s scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,7 @@ DURATION=${DURATION:-5s}
 HANG_SIZES=${HANG_SIZES:-"500"}
 LATENCY=${LATENCY:-0ms}
 BASE=${BASE:-}
+BASE_SIZES=${BASE_SIZES:-$SIZES} # sizes the BASE build runs at (an old build may need GiBs at 5,000)
 PORT=${PORT:-18480}
 
 work=$(mktemp -d)
@@ -118,6 +119,9 @@ for size in $SIZES; do
     row sim "$size" "direct gdap" "$c" -url "${GATEWAY_GDAP_BASE_URL}Customers?providerId=$GATEWAY_GDAP_PARTNER_ID" -token "$GATEWAY_GDAP_TOKEN"
   done
   for build in "${builds[@]}"; do
+    if [ "$build" = base ]; then
+      case " $BASE_SIZES " in *" $size "*) ;; *) continue ;; esac
+    fi
     start_gateway "$build"
     for c in $CONCURRENCY; do row "$build" "$size" list "$c" -url "$list_url" -token "$TOKEN" -pid "$gw_pid"; done
     if $hang; then

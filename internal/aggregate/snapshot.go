@@ -112,6 +112,8 @@ type Snapshots struct {
 
 	mu             sync.Mutex
 	pending        *build      // the no-cache build callers may still join
+	newestFresh    *build      // the latest no-cache build under way
+	freshRunning   int         // no-cache builds pending or under way
 	publishedStart time.Time   // start of the build published last
 	kept           []*Snapshot // distinct generations, newest last
 	builds         atomic.Int64
@@ -173,22 +175,39 @@ func (s *Snapshots) Current(ctx context.Context) (*Snapshot, error) {
 // shares one build, which starts when the window closes.
 const freshWindow = 5 * time.Millisecond
 
-// Fresh returns a snapshot whose vendor reads all started after the call:
-// callers arriving within freshWindow share one build, so a burst of them
-// costs one vendor read each, and a slow vendor delays them by one vendor
-// timeout, never by a build already under way. The result is published
-// for everyone.
+// maxFreshBuilds bounds no-cache builds in flight: each holds every
+// vendor list while it runs, so their number, not the callers', must
+// bound memory and vendor load.
+const maxFreshBuilds = 2
+
+// Fresh returns a snapshot read from the vendors for this call: callers
+// arriving within freshWindow share one build that starts right after
+// them, never behind a build already under way, so a slow vendor costs
+// them one vendor timeout. With maxFreshBuilds running, a caller shares
+// the newest of them instead (its reads began at most that build's age
+// before the call). The result is published for everyone.
 func (s *Snapshots) Fresh(ctx context.Context) (*Snapshot, error) {
 	s.mu.Lock()
 	b := s.pending
-	if b == nil {
+	switch {
+	case b != nil:
+	case s.freshRunning >= maxFreshBuilds && s.newestFresh != nil:
+		b = s.newestFresh
+	default:
 		b = &build{done: make(chan struct{})}
 		s.pending = b
+		s.freshRunning++
 		time.AfterFunc(freshWindow, func() {
 			s.mu.Lock()
-			s.pending = nil
+			s.pending, s.newestFresh = nil, b
 			s.mu.Unlock()
 			s.runBuild(b)
+			s.mu.Lock()
+			s.freshRunning--
+			if s.newestFresh == b {
+				s.newestFresh = nil
+			}
+			s.mu.Unlock()
 		})
 	}
 	s.mu.Unlock()
