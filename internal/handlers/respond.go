@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"hash/crc32"
 	"net/http"
 	"strconv"
 	"strings"
@@ -178,15 +178,23 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if status == http.StatusOK {
-		f := fnv.New64a()
-		f.Write(body)
-		h.Set("ETag", `W/"`+strconv.FormatUint(f.Sum64(), 36)+`"`)
+		h.Set("ETag", etagOf(body))
 	}
 	if len(body) >= middleware.CompressMinBytes {
 		h.Add("Vary", "Accept-Encoding")
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// castagnoli is CRC-32C, computed in hardware on amd64 and arm64.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// etagOf fingerprints a body with two hardware CRCs (64 bits): a byte-wise
+// hash cost a sixth of a list page's CPU.
+func etagOf(body []byte) string {
+	sum := uint64(crc32.Checksum(body, castagnoli))<<32 | uint64(crc32.ChecksumIEEE(body))
+	return `W/"` + strconv.FormatUint(sum, 36) + `"`
 }
 
 // Encode buffers are reused; one that grew past maxPooledBuffer (a rare
