@@ -169,6 +169,9 @@ func newVendorSimsWith(t *testing.T, o simOptions) *vendorSims {
 		"GATEWAY_DBSYNC_BASE_URL":        dbsyncURL,
 		"GATEWAY_DBSYNC_APP_KEY":         dbsyncsim.DefaultAppKey,
 		"GATEWAY_DBSYNC_APP_TOKEN":       dbsyncsim.DefaultAppToken,
+		// Lists fan out per request, so faults injected mid-test show at
+		// once; snapshot tests turn snapshots on.
+		"GATEWAY_SNAPSHOT_INTERVAL": "0",
 		// Each test has its own embedded database.
 		"GATEWAY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "gateway.db"),
 	}

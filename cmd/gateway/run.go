@@ -119,6 +119,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	// The customer and tenant lists are served from snapshots rebuilt in
+	// the background (nil: snapshots off).
+	snaps := vendors.snapshots(cfg, log)
+	if snaps != nil {
+		go snaps.Run(oidcCtx)
+	}
+
 	var draining atomic.Bool
 	handler := handlers.NewServer(handlers.Deps{
 		Log:            log,
@@ -126,7 +133,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Metrics:        httpMetrics,
 		Gatherer:       reg,
 		Customers:      vendors.customers(),
-		CustomerViews:  vendors.customerViews(),
+		CustomerViews:  vendors.customerViews(snaps),
+		Snapshots:      snaps,
 		Tenants:        vendors.tenants(),
 		Agreements:     vendors.crayon,
 		Licenses:       dbsync.Manager{C: vendors.dbsync},
@@ -305,9 +313,14 @@ func (v *vendors) tenants() *aggregate.Tenants {
 // Identification reads share the read cache with the list endpoints.
 // Consents and licences are read fresh: a caller who has just given a
 // consent or registered a user must see it.
-func (v *vendors) customerViews() *aggregate.CustomerViews {
+func (v *vendors) customerViews(snaps *aggregate.Snapshots) *aggregate.CustomerViews {
 	id := func(s string) string { return s }
+	var snapshot func(context.Context) (*aggregate.Snapshot, error)
+	if snaps != nil {
+		snapshot = snaps.Current
+	}
 	return aggregate.NewCustomerViews(aggregate.CustomerViewBackend{
+		Snapshot:      snapshot,
 		GDAPCustomers: v.gdapCustomers(),
 		CrayonTenants: v.crayonAllTenants(),
 		CrayonTenant:  aggregate.CachedBy(v.reads, "crayon.tenant", id, v.crayon.Tenant),
@@ -318,6 +331,26 @@ func (v *vendors) customerViews() *aggregate.CustomerViews {
 		},
 		BookingCustomer: aggregate.CachedBy(v.reads, "bokamera.customer", id, v.bokamera.Customer),
 		SearchBookings:  aggregate.CachedBy(v.reads, "bokamera.search_customers", id, v.bokamera.AllCustomers),
+	})
+}
+
+// snapshots builds the customer and tenant snapshots from the vendors'
+// full lists, read past the read cache (a snapshot is itself the cache).
+func (v *vendors) snapshots(cfg config.Config, log *slog.Logger) *aggregate.Snapshots {
+	if cfg.Cache.SnapshotInterval <= 0 {
+		return nil
+	}
+	return aggregate.NewSnapshots(aggregate.SnapshotConfig{
+		Sources: aggregate.SnapshotSources{
+			GDAP: v.gdap.ListCustomers,
+			Crayon: func(ctx context.Context) ([]model.Tenant, error) {
+				return v.crayon.AllTenants(ctx, crayon.TenantFilter{})
+			},
+			BokaMera: func(ctx context.Context) ([]model.BookingCustomer, error) { return v.bokamera.AllCustomers(ctx, "") },
+		},
+		Interval: cfg.Cache.SnapshotInterval, MaxStale: cfg.Cache.MaxStale, Log: log,
+		// Past any one vendor timeout, so a slow vendor's pages still land.
+		BuildTimeout: max(30*time.Second, 2*cfg.RequestTimeout),
 	})
 }
 

@@ -168,7 +168,7 @@ func (n *readNote) mark(src *Source) {
 		age = n.age.Round(time.Millisecond)
 	}
 	ms := n.age.Milliseconds()
-	src.Stale, src.AgeMS = true, &ms
+	src.Stale, src.AgeMS = true, ms
 	if src.Status = upstream.SourceStatus(n.err); src.Status == upstream.StatusOK {
 		src.Status = upstream.StatusError // a stale answer always stands in for a failure
 	}

@@ -110,7 +110,7 @@ func TestCachedServesStaleWhenVendorUnhealthy(t *testing.T) {
 			src := got.Sources[0]
 			// The data is served, but the outage is not hidden.
 			if !src.Stale || src.Status != failure.status || got.Complete || len(got.Items) != len(fresh.Items) ||
-				src.AgeMS == nil || *src.AgeMS != 10000 {
+				src.AgeMS != 10000 {
 				t.Fatalf("stale answer: %+v (want status %s, age 10000 ms, not complete)", got, failure.status)
 			}
 			if !strings.Contains(src.Detail, "10s old") {

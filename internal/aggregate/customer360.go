@@ -129,6 +129,9 @@ type CustomerViewBackend struct {
 	BookingCustomer func(ctx context.Context, id string) (model.BookingCustomer, error)
 	// SearchBookings lists booking customers whose name or e-mail contains text.
 	SearchBookings func(ctx context.Context, text string) ([]model.BookingCustomer, error)
+	// Snapshot, when set, is the current customer snapshot: customers are
+	// identified from its indexes instead of from full vendor lists.
+	Snapshot func(ctx context.Context) (*Snapshot, error)
 }
 
 // CustomerViews serves the customer 360 view.
@@ -222,12 +225,17 @@ func (s *CustomerViews) Get(ctx context.Context, key CustomerKey) (CustomerView,
 		id  identity
 		err error
 	)
-	switch key.Kind {
-	case KeyMicrosoft:
+	handled := false
+	if s.b.Snapshot != nil {
+		id, handled, err = s.identifySnapshot(idCtx, key)
+	}
+	switch {
+	case handled:
+	case key.Kind == KeyMicrosoft:
 		id, err = s.identifyMicrosoft(idCtx, key)
-	case KeyCrayon:
+	case key.Kind == KeyCrayon:
 		id, err = s.identifyCrayon(idCtx, key)
-	case KeyBokaMera:
+	case key.Kind == KeyBokaMera:
 		id, err = s.identifyBooking(idCtx, key)
 	default:
 		err = &CustomerNotFoundError{ID: key.String()}
@@ -655,9 +663,7 @@ func worst(srcs []Source) Source {
 		}
 		w.DurationMS = max(w.DurationMS, s.DurationMS)
 		w.Stale = w.Stale || s.Stale
-		if s.AgeMS != nil && (w.AgeMS == nil || *s.AgeMS > *w.AgeMS) {
-			w.AgeMS = s.AgeMS // the oldest stale answer
-		}
+		w.AgeMS = max(w.AgeMS, s.AgeMS) // the oldest part
 	}
 	return w
 }

@@ -150,13 +150,22 @@ func Merge(records []model.CustomerRecord) []model.Customer {
 		}
 		add(g, r)
 	}
-	out := make([]model.Customer, 0, len(groups))
-	for _, g := range groups {
-		g.c.ID = CustomerID(g.c)
-		out = append(out, g.c)
+	// The sort key is lower-cased once per customer, not per comparison.
+	type keyed struct {
+		name string
+		c    *model.Customer
 	}
-	slices.SortFunc(out, func(a, b model.Customer) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	ks := make([]keyed, len(groups))
+	for i, g := range groups {
+		g.c.ID = CustomerID(g.c)
+		ks[i] = keyed{strings.ToLower(g.c.Name), &g.c}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.c.ID, b.c.ID))
 	})
+	out := make([]model.Customer, len(ks))
+	for i, k := range ks {
+		out[i] = *k.c
+	}
 	return out
 }

@@ -17,10 +17,12 @@ type Source struct {
 	Vendor     string `json:"vendor"`
 	Status     string `json:"status"` // ok | error | timeout | unavailable
 	DurationMS int64  `json:"duration_ms"`
-	// Stale says the data is the vendor's last good answer, AgeMS old,
-	// served because the vendor failed now; Status then says how it failed.
-	Stale  bool   `json:"stale"`
-	AgeMS  *int64 `json:"age_ms,omitempty"`
+	// Stale says the data is the vendor's last good answer, served because
+	// the vendor failed now; Status then says how it failed.
+	Stale bool `json:"stale"`
+	// AgeMS is how old the vendor's data in the answer is: 0 for a read
+	// made for this request, more for a snapshot part or a stale answer.
+	AgeMS  int64  `json:"age_ms"`
 	Detail string `json:"detail,omitempty"`
 }
 

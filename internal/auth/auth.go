@@ -36,6 +36,7 @@ type Verifier struct {
 	verifier    *oidc.IDTokenVerifier
 	rolesClaim  []string
 	permissions map[string][]string
+	verified    verifiedTokens
 }
 
 // SupportedAlgs are the signature algorithms accepted; "none" and the HMAC
@@ -77,6 +78,9 @@ func NewVerifier(ctx context.Context, hc *http.Client, issuer, audience, rolesCl
 
 // Verify checks raw and returns the caller.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
+	if p, ok := v.verified.get(raw, time.Now()); ok {
+		return p, nil
+	}
 	tok, err := v.verifier.Verify(ctx, raw)
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
@@ -101,6 +105,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 			}
 		}
 	}
+	v.verified.put(raw, p, tok.Expiry, time.Now())
 	return p, nil
 }
 

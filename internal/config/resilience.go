@@ -17,6 +17,10 @@ type Cache struct {
 	MaxStale time.Duration
 	// MaxEntries bounds the cache across all cached reads.
 	MaxEntries int
+	// SnapshotInterval is how often the merged customer and tenant lists
+	// are rebuilt in the background; 0 turns snapshots off (every list
+	// request fans out). A failing vendor's part is kept up to MaxStale.
+	SnapshotInterval time.Duration
 }
 
 // Enabled reports whether reads are cached at all.
@@ -25,12 +29,12 @@ func (c Cache) Enabled() bool { return c.TTL > 0 }
 // LogValue lists the cache settings.
 func (c Cache) LogValue() slog.Value {
 	return slog.GroupValue(slog.Duration("ttl", c.TTL), slog.Duration("max_stale", c.MaxStale),
-		slog.Int("max_entries", c.MaxEntries))
+		slog.Int("max_entries", c.MaxEntries), slog.Duration("snapshot_interval", c.SnapshotInterval))
 }
 
 // DefaultCache keeps reads briefly (enough to absorb bursts and page
 // walks) and rides out vendor outages of a few minutes.
-var DefaultCache = Cache{TTL: 5 * time.Second, MaxStale: 5 * time.Minute, MaxEntries: 1000}
+var DefaultCache = Cache{TTL: 5 * time.Second, MaxStale: 5 * time.Minute, MaxEntries: 1000, SnapshotInterval: 15 * time.Second}
 
 // Retry tunes the retries of idempotent vendor calls (upstream.Config).
 type Retry struct {
@@ -81,6 +85,7 @@ func (l *loader) cache() Cache {
 	c.TTL = l.nonNegativeDuration("GATEWAY_CACHE_TTL", c.TTL)
 	c.MaxStale = l.nonNegativeDuration("GATEWAY_CACHE_MAX_STALE", c.MaxStale)
 	c.MaxEntries = l.intValue("GATEWAY_CACHE_MAX_ENTRIES", c.MaxEntries)
+	c.SnapshotInterval = l.nonNegativeDuration("GATEWAY_SNAPSHOT_INTERVAL", c.SnapshotInterval)
 	return c
 }
 

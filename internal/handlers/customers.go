@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/model"
@@ -14,41 +17,60 @@ const (
 	maxPageSize     = 200
 )
 
+type customerPage struct {
+	Items         []model.Customer   `json:"items"`
+	NextPageToken string             `json:"next_page_token,omitempty"`
+	Sources       []aggregate.Source `json:"sources"`
+	Complete      bool               `json:"complete"`
+}
+
 // handleListCustomers serves GET /v1/customers (operationId listCustomers):
 // the partner's customers merged across vendors, one per organization.
-func handleListCustomers(svc *aggregate.Customers, tokens *pagetoken.Codec) http.Handler {
-	type response struct {
-		Items         []model.Customer   `json:"items"`
-		NextPageToken string             `json:"next_page_token,omitempty"`
-		Sources       []aggregate.Source `json:"sources"`
-		Complete      bool               `json:"complete"`
-	}
+// With snapshots, a page is cut from the current snapshot in memory; its
+// token pins that snapshot's generation, so a page walk stays consistent
+// while the snapshot is refreshed.
+func handleListCustomers(svc *aggregate.Customers, snaps *aggregate.Snapshots, tokens *pagetoken.Codec) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := newQuery(r, "q", "vendor", "page_size", "page_token")
 		cq := aggregate.CustomerQuery{Q: q.str("q", 200), Vendor: q.enum("vendor", svc.Vendors()...)}
 		size := q.intRange("page_size", defaultPageSize, 1, maxPageSize)
 		fingerprint := "customers|" + cq.Q + "|" + cq.Vendor
-		offset := 0
+		var pos pagetoken.Position
 		if tok := q.values.Get("page_token"); tok != "" {
-			pos, err := tokens.Decode(tok, fingerprint)
-			if err != nil {
+			var err error
+			if pos, err = tokens.Decode(tok, fingerprint); err != nil || (snaps != nil) != (pos.Gen != 0) {
 				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
 			}
-			offset = pos.Offset
 		}
 		if err := q.err(); err != nil {
 			return err
+		}
+		if snaps != nil {
+			snap, err := snapshotFor(r, snaps, pos.Gen)
+			if err != nil {
+				return err
+			}
+			page, err := snap.CustomerPage(cq, pos.Offset, size)
+			if err != nil {
+				return err
+			}
+			next := ""
+			if page.Next > 0 {
+				next = tokens.Encode(pagetoken.Position{Offset: page.Next, Gen: snap.Gen, Query: fingerprint})
+			}
+			return respondList(w, page.JSON, next, page.Sources, page.Complete)
 		}
 		list, err := svc.List(r.Context(), cq)
 		if err != nil {
 			return err
 		}
+		offset := pos.Offset
 		if offset > len(list.Items) {
 			return problem.BadRequest("the page token points past the end of the list",
 				problem.FieldError{Location: "query.page_token", Message: "points past the end of the list; start again without it"})
 		}
 		end := min(offset+size, len(list.Items))
-		resp := response{Items: list.Items[offset:end], Sources: list.Sources, Complete: list.Complete}
+		resp := customerPage{Items: list.Items[offset:end], Sources: list.Sources, Complete: list.Complete}
 		if end < len(list.Items) {
 			resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: end, Query: fingerprint})
 		}
@@ -57,4 +79,44 @@ func handleListCustomers(svc *aggregate.Customers, tokens *pagetoken.Codec) http
 		}
 		return respond(w, http.StatusOK, resp)
 	})
+}
+
+// snapshotFor is the snapshot a list request reads: the generation its
+// page token pins, a freshly built one for Cache-Control: no-cache, else
+// the current one (waiting, within the request's budget, for the first).
+func snapshotFor(r *http.Request, snaps *aggregate.Snapshots, gen uint64) (*aggregate.Snapshot, error) {
+	var (
+		snap *aggregate.Snapshot
+		err  error
+	)
+	switch {
+	case gen != 0:
+		snap, err = snaps.Generation(gen)
+		if errors.Is(err, aggregate.ErrGenerationGone) {
+			return nil, problem.BadRequest("the list changed since this page token was issued",
+				problem.FieldError{Location: "query.page_token", Message: "belongs to a list that is no longer kept; start again without it"})
+		}
+	case noCache(r):
+		snap, err = snaps.Fresh(r.Context())
+	default:
+		snap, err = snaps.Current(r.Context())
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, problem.New(http.StatusGatewayTimeout, "vendor-timeout", "Gateway Timeout",
+			"the vendors' lists were not read within the time budget")
+	}
+	return snap, err
+}
+
+// noCache reports whether the caller asked for a fresh read
+// (Cache-Control: no-cache or Pragma: no-cache).
+func noCache(r *http.Request) bool {
+	for _, v := range r.Header.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-cache") {
+				return true
+			}
+		}
+	}
+	return r.Header.Get("Cache-Control") == "" && strings.EqualFold(strings.TrimSpace(r.Header.Get("Pragma")), "no-cache")
 }

@@ -31,11 +31,11 @@ func addRoutes(r chi.Router, d Deps) {
 		write := func(perm string) chi.Router { return can(perm).With(idempotent(d.Idempotency, d.Log)) }
 		audit := writeLog{l: d.Log, store: d.Audit}
 
-		can(config.PermReadCustomers).Method("GET", "/v1/customers", handleListCustomers(d.Customers, d.PageTokens))
+		can(config.PermReadCustomers).Method("GET", "/v1/customers", handleListCustomers(d.Customers, d.Snapshots, d.PageTokens))
 		can(config.PermReadCustomers).Method("GET", "/v1/customers/{id}", handleGetCustomer(d.CustomerViews))
 
-		can(config.PermReadTenants).Method("GET", "/v1/tenants", handleListTenants(d.Tenants, d.PageTokens))
-		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}", handleGetTenant(d.Tenants))
+		can(config.PermReadTenants).Method("GET", "/v1/tenants", handleListTenants(d.Tenants, d.Snapshots, d.PageTokens))
+		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}", handleGetTenant(d.Tenants, d.Snapshots))
 		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}/agreements", handleListAgreements(d.Agreements))
 		write(config.PermWriteAgreements).Method("POST", "/v1/tenants/{id}/agreements", handleAddAgreement(d.Agreements, audit))
 		can(config.PermReadTenants).Method("GET", "/v1/roles", handleListRoles(d.Roles))

@@ -44,6 +44,9 @@ type Deps struct {
 	// Ready reports whether the gateway can serve (false while draining).
 	Ready func() bool
 
+	// Snapshots serves the customer and tenant lists from memory; nil
+	// fans out to the vendors on every request.
+	Snapshots *aggregate.Snapshots
 	// CustomerViews serves the customer 360 view.
 	CustomerViews *aggregate.CustomerViews
 	// RateLimit limits each authenticated caller on /v1; nil turns it off.
@@ -58,7 +61,8 @@ func NewServer(d Deps) http.Handler {
 	r := chi.NewRouter()
 	// Outermost first: every later layer can use the request id, every
 	// answer (even a panic's) is logged and counted.
-	r.Use(middleware.RequestIDMiddleware, middleware.AccessLog(d.Log), d.Metrics.Instrument, middleware.Recover(d.Log))
+	r.Use(middleware.RequestIDMiddleware, middleware.AccessLog(d.Log), d.Metrics.Instrument, middleware.Recover(d.Log),
+		middleware.Conditional)
 	if d.CORS != nil {
 		r.Use(d.CORS) // before routing and authentication: preflights carry no token
 	}

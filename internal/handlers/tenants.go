@@ -25,8 +25,10 @@ type AgreementStore interface {
 }
 
 // handleListTenants serves GET /v1/tenants (operationId listTenants): one
-// Crayon page of customer tenants, each enriched with its GDAP view.
-func handleListTenants(svc *aggregate.Tenants, tokens *pagetoken.Codec) http.Handler {
+// page of Crayon customer tenants, each enriched with its GDAP view. With
+// snapshots the page is cut from memory and its token pins the generation;
+// without, it is one Crayon page.
+func handleListTenants(svc *aggregate.Tenants, snaps *aggregate.Snapshots, tokens *pagetoken.Codec) http.Handler {
 	type response struct {
 		Items         []model.Tenant     `json:"items"`
 		NextPageToken string             `json:"next_page_token,omitempty"`
@@ -50,11 +52,13 @@ func handleListTenants(svc *aggregate.Tenants, tokens *pagetoken.Codec) http.Han
 		// The page size is part of the fingerprint: a Crayon page number
 		// means nothing with another page size.
 		fingerprint := fmt.Sprintf("tenants|%d|%d|%s|%s|%s|%d", tq.OrganizationID, tq.PublisherID, tq.Type, tq.DomainPrefix, tq.Q, tq.PageSize)
+		var pos pagetoken.Position
 		if tok := q.values.Get("page_token"); tok != "" {
-			pos, err := tokens.Decode(tok, fingerprint)
-			if err != nil || pos.Page < 1 || pos.Size < 0 || pos.Size > tq.PageSize {
+			var err error
+			pos, err = tokens.Decode(tok, fingerprint)
+			if err != nil || (snaps == nil && (pos.Page < 1 || pos.Size < 0 || pos.Size > tq.PageSize)) || (snaps != nil && pos.Gen == 0) {
 				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
-			} else {
+			} else if snaps == nil {
 				tq.Page = pos.Page
 				if pos.Size > 0 {
 					tq.PageSize = pos.Size
@@ -63,6 +67,22 @@ func handleListTenants(svc *aggregate.Tenants, tokens *pagetoken.Codec) http.Han
 		}
 		if err := q.err(); err != nil {
 			return err
+		}
+		if snaps != nil {
+			snap, err := snapshotFor(r, snaps, pos.Gen)
+			if err != nil {
+				return err
+			}
+			if err := snap.Missing(model.VendorCrayon); err != nil {
+				return err // Crayon is required; GDAP only enriches
+			}
+			sources, _, _ := snap.Sources(time.Now(), model.VendorCrayon, model.VendorGDAP)
+			items, next := snap.TenantPage(tq, pos.Offset, tq.PageSize)
+			token := ""
+			if next > 0 {
+				token = tokens.Encode(pagetoken.Position{Offset: next, Gen: snap.Gen, Query: fingerprint})
+			}
+			return respondList(w, items, token, sources, snap.Has(model.VendorGDAP))
 		}
 		page, err := svc.List(r.Context(), tq)
 		if err != nil {
@@ -110,8 +130,10 @@ func gcd(a, b int) int {
 	return a
 }
 
-// handleGetTenant serves GET /v1/tenants/{id} (operationId getTenant).
-func handleGetTenant(svc *aggregate.Tenants) http.Handler {
+// handleGetTenant serves GET /v1/tenants/{id} (operationId getTenant). A
+// tenant in the current snapshot is answered from its index; one the
+// snapshot does not hold (newer than it) is read from the vendors.
+func handleGetTenant(svc *aggregate.Tenants, snaps *aggregate.Snapshots) http.Handler {
 	type response struct {
 		model.Tenant
 		Sources  []aggregate.Source `json:"sources"`
@@ -121,6 +143,14 @@ func handleGetTenant(svc *aggregate.Tenants) http.Handler {
 		id, err := tenantID(r)
 		if err != nil {
 			return err
+		}
+		if snaps != nil && !noCache(r) {
+			if snap, err := snaps.Current(r.Context()); err == nil {
+				if t, ok := snap.Tenant(id); ok {
+					sources, _, _ := snap.Sources(time.Now(), model.VendorCrayon, model.VendorGDAP)
+					return respond(w, http.StatusOK, response{Tenant: t, Sources: sources, Complete: snap.Has(model.VendorGDAP)})
+				}
+			}
 		}
 		t, sources, complete, err := svc.Get(r.Context(), id)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -262,7 +263,7 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 		default:
 			method = "OTHER"
 		}
-		status := fmt.Sprint(rec.statusCode(r))
+		status := strconv.Itoa(rec.statusCode(r))
 		route := routePattern(r)
 		m.requests.WithLabelValues(method, route, status).Inc()
 		m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())

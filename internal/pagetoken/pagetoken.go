@@ -39,6 +39,8 @@ type Position struct {
 	// Size is the vendor page size Page counts in, when it differs from
 	// the caller's (a vendor that caps its pages).
 	Size int `json:"s,omitempty"`
+	// Gen pins the snapshot generation the offset belongs to.
+	Gen uint64 `json:"g,omitempty"`
 	// Query fingerprints the filters the token was issued for.
 	Query string `json:"q"`
 }

@@ -222,16 +222,32 @@ func (c *Client) Do(ctx context.Context, call Call) error {
 	return err
 }
 
+// slotWait bounds how long a call waits for a free slot under the
+// concurrency cap.
+const slotWait = 250 * time.Millisecond
+
 func (c *Client) do(ctx context.Context, call Call) error {
 	if err := ctx.Err(); err != nil {
 		return &Error{Vendor: c.vendor, Op: call.Op, Err: err}
 	}
 	select {
 	case c.slots <- struct{}{}:
-		defer func() { <-c.slots }()
 	default:
-		return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: concurrency cap reached", ErrUnavailable)}
+		// Full: a burst of healthy calls frees slots within milliseconds,
+		// so wait briefly (within the caller's budget) instead of shedding
+		// at once; only sustained overload is refused.
+		t := time.NewTimer(slotWait)
+		select {
+		case c.slots <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: concurrency cap reached", ErrUnavailable)}
+		case <-ctx.Done():
+			t.Stop()
+			return &Error{Vendor: c.vendor, Op: call.Op, Err: fmt.Errorf("%w: concurrency cap reached", ErrUnavailable)}
+		}
 	}
+	defer func() { <-c.slots }()
 	_, err := c.breaker.Execute(func() (struct{}, error) {
 		return struct{}{}, c.attempts(ctx, call)
 	})

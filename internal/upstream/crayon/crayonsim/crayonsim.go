@@ -252,7 +252,7 @@ func (s *Server) seed() {
 		s.tenants = append(s.tenants, t)
 		id++
 	}
-	for n := 1; len(s.tenants) < SeedTenantCount; n++ {
+	for n := 1; !simseed.Scaled && len(s.tenants) < SeedTenantCount; n++ {
 		t := base
 		t.ID, t.Name = id, fmt.Sprintf("Example Customer %03d", n)
 		t.DomainPrefix = fmt.Sprintf("examplecustomer%03d", n)

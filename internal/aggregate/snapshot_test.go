@@ -1,0 +1,268 @@
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/upstream"
+)
+
+// snapVendors are switchable vendor lists for snapshot builds.
+type snapVendors struct {
+	mu       sync.Mutex
+	gdap     []model.GDAPCustomer
+	tenants  []model.Tenant
+	bookings []model.BookingCustomer
+	failGDAP error
+	calls    atomic.Int64
+	gate     chan struct{} // when set, GDAP reads wait for it
+}
+
+func (f *snapVendors) sources() SnapshotSources {
+	return SnapshotSources{
+		GDAP: func(ctx context.Context) ([]model.GDAPCustomer, error) {
+			f.calls.Add(1)
+			f.mu.Lock()
+			gate, g, err := f.gate, f.gdap, f.failGDAP
+			f.mu.Unlock()
+			if gate != nil {
+				select {
+				case <-gate:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			return g, err
+		},
+		Crayon: func(context.Context) ([]model.Tenant, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.tenants, nil
+		},
+		BokaMera: func(context.Context) ([]model.BookingCustomer, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.bookings, nil
+		},
+	}
+}
+
+// seededVendors has n GDAP customers, n Crayon tenants of which half share
+// a GDAP tenant, and n booking persons.
+func seededVendors(n int) *snapVendors {
+	f := &snapVendors{}
+	for i := range n {
+		tid := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		f.gdap = append(f.gdap, model.GDAPCustomer{MicrosoftTenantID: tid, CompanyName: fmt.Sprintf("Org %04d", i),
+			Domain: fmt.Sprintf("org%04d.onmicrosoft.com", i)})
+		ctid := tid
+		if i%2 == 1 {
+			ctid = fmt.Sprintf("11111111-0000-4000-8000-%012d", i)
+		}
+		f.tenants = append(f.tenants, model.Tenant{ID: fmt.Sprint(1000 + i), Name: fmt.Sprintf("Tenant %04d", i),
+			MicrosoftTenantID: ctid, Type: model.TenantTypeT2, Status: model.TenantStatusActive,
+			Publisher: &model.Ref{ID: "2", Name: "Microsoft"}})
+		f.bookings = append(f.bookings, model.BookingCustomer{ID: fmt.Sprintf("b%04d", i), FirstName: "Person", LastName: fmt.Sprint(i),
+			Email: fmt.Sprintf("p%d@example.com", i)})
+	}
+	return f
+}
+
+func TestSnapshotPagesWalkTheMergedListOnce(t *testing.T) {
+	f := seededVendors(100)
+	snaps := NewSnapshots(SnapshotConfig{Sources: f.sources(), Interval: time.Hour, MaxStale: time.Minute})
+	snap, err := snaps.Fresh(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Merge(records(f.gdap, f.tenants))
+	if got := snap.Len(); got != len(want)+len(f.bookings) {
+		t.Fatalf("%d customers, want %d (half the tenants join GDAP)", got, len(want)+len(f.bookings))
+	}
+	seen := map[string]bool{}
+	offset, pages := 0, 0
+	for {
+		page, err := snap.CustomerPage(CustomerQuery{}, offset, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, c := range page.Items {
+			if seen[c.ID] {
+				t.Fatalf("%s twice", c.ID)
+			}
+			seen[c.ID] = true
+		}
+		if !page.Complete || len(page.Sources) != 3 {
+			t.Fatalf("sources %+v complete %v", page.Sources, page.Complete)
+		}
+		if page.Next == 0 {
+			break
+		}
+		offset = page.Next
+	}
+	if len(seen) != snap.Len() || pages != (snap.Len()+29)/30 {
+		t.Fatalf("walk saw %d of %d in %d pages", len(seen), snap.Len(), pages)
+	}
+
+	// A filtered walk (q plus vendor) finds exactly the matching customers.
+	offset, found := 0, 0
+	for {
+		page, _ := snap.CustomerPage(CustomerQuery{Q: "ORG 00", Vendor: model.VendorCrayon}, offset, 7)
+		for _, c := range page.Items {
+			if c.Name[:6] != "Org 00" || !hasRef(c, model.VendorCrayon) {
+				t.Fatalf("%+v does not match", c)
+			}
+			found++
+		}
+		if len(page.Sources) != 1 || page.Sources[0].Vendor != model.VendorCrayon {
+			t.Fatalf("vendor view sources %+v", page.Sources)
+		}
+		if page.Next == 0 {
+			break
+		}
+		offset = page.Next
+	}
+	if found != 50 { // the even orgs: their Crayon tenant joins GDAP's record
+		t.Fatalf("found %d, want 50", found)
+	}
+
+	// Indexes answer by id.
+	if c, ok := snap.Customer("ms-00000000-0000-4000-8000-000000000004"); !ok || len(c.References) != 2 {
+		t.Fatalf("by id: %+v %v", c, ok)
+	}
+	if tn, ok := snap.Tenant("1004"); !ok || tn.GDAP == nil || tn.GDAP.CompanyName != "Org 0004" {
+		t.Fatalf("tenant enriched: %+v %v", tn, ok)
+	}
+}
+
+func hasRef(c model.Customer, vendor string) bool {
+	for _, r := range c.References {
+		if r.Vendor == vendor {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSnapshotKeepsFailedVendorsPartStaleThenDropsIt(t *testing.T) {
+	f := seededVendors(5)
+	snaps := NewSnapshots(SnapshotConfig{Sources: f.sources(), Interval: time.Hour, MaxStale: 300 * time.Millisecond})
+	first, _ := snaps.Fresh(context.Background())
+
+	f.mu.Lock()
+	f.failGDAP = &upstream.Error{Vendor: "gdap", Op: "list", Err: fmt.Errorf("%w: 503", upstream.ErrUnavailable)}
+	f.mu.Unlock()
+	second, _ := snaps.Fresh(context.Background())
+	if second.Gen != first.Gen {
+		t.Fatal("a failed vendor whose part is kept changed the content")
+	}
+	page, err := second.CustomerPage(CustomerQuery{}, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := page.Sources[0]
+	// The data is kept, but the outage shows: the real status, stale, and
+	// an incomplete answer.
+	if g.Vendor != "gdap" || g.Status != "unavailable" || !g.Stale || g.Detail == "" || page.Complete || len(page.Items) != first.Len() {
+		t.Fatalf("kept part: source %+v, complete %v, %d items", g, page.Complete, len(page.Items))
+	}
+
+	time.Sleep(350 * time.Millisecond) // past MaxStale
+	third, _ := snaps.Fresh(context.Background())
+	page, _ = third.CustomerPage(CustomerQuery{}, 0, 100)
+	if g := page.Sources[0]; g.Status != "unavailable" || g.Stale || page.Complete {
+		t.Fatalf("expired part: source %+v complete %v", g, page.Complete)
+	}
+	if _, err := third.CustomerPage(CustomerQuery{Vendor: "gdap"}, 0, 10); !errors.As(err, new(*VendorsFailedError)) {
+		t.Fatalf("gdap view without gdap data: %v", err)
+	}
+	// The older generation stays readable for page tokens.
+	if old, err := snaps.Generation(first.Gen); err != nil || old.Len() != first.Len() {
+		t.Fatalf("kept generation: %v", err)
+	}
+	if _, err := snaps.Generation(12345); !errors.Is(err, ErrGenerationGone) {
+		t.Fatalf("unknown generation: %v", err)
+	}
+}
+
+func TestSnapshotFreshReadersShareOneBuild(t *testing.T) {
+	f := seededVendors(3)
+	f.gate = make(chan struct{})
+	snaps := NewSnapshots(SnapshotConfig{Sources: f.sources(), Interval: time.Hour})
+
+	// Before the first snapshot exists, a reader waits, within its budget.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	go func() { _, _ = snaps.Fresh(context.Background()) }() // build 1, held at the gate
+	for f.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := snaps.Current(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("current before the first build: %v", err)
+	}
+
+	// Ten fresh readers arriving together share one more build, which
+	// does not wait for build 1.
+	var wg sync.WaitGroup
+	gens := make([]*Snapshot, 10)
+	for i := range gens {
+		wg.Add(1)
+		go func() { defer wg.Done(); gens[i], _ = snaps.Fresh(context.Background()) }()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.calls.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // room for a wrong third build to show
+	if n := f.calls.Load(); n != 2 {
+		t.Fatalf("%d builds reading GDAP for one held and ten concurrent fresh readers, want 2", n)
+	}
+	close(f.gate)
+	wg.Wait()
+	for snaps.Builds() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // build 1's reader may finish after the ten
+	}
+	if n, calls := snaps.Builds(), f.calls.Load(); n != 2 || calls != 2 {
+		t.Fatalf("%d builds finished with %d GDAP reads, want 2 and 2", n, calls)
+	}
+	for _, g := range gens {
+		if g == nil || g.Len() == 0 {
+			t.Fatal("a fresh reader got no snapshot")
+		}
+	}
+}
+
+// BenchmarkSnapshot builds a snapshot of 5,000 records per vendor and
+// reports the heap it keeps per merged customer, then cuts pages from it.
+//
+//	go test -run '^$' -bench Snapshot -benchmem ./internal/aggregate/
+func BenchmarkSnapshot(b *testing.B) {
+	f := seededVendors(5000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	snap := newSnapshot(f.gdap, f.tenants, f.bookings, nil)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perCustomer := float64(after.HeapAlloc-before.HeapAlloc) / float64(snap.Len())
+	b.Run("build", func(b *testing.B) {
+		for b.Loop() {
+			newSnapshot(f.gdap, f.tenants, f.bookings, nil)
+		}
+		b.ReportMetric(perCustomer, "heap-B/customer")
+	})
+	b.Run("page", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = snap.CustomerPage(CustomerQuery{}, 5000, 50)
+		}
+	})
+	runtime.KeepAlive(snap)
+}
