@@ -43,9 +43,11 @@ func TestSnapshotListsServeFromMemoryAndRefreshOnNoCache(t *testing.T) {
 	if fresh.Status != 200 || sims.GDAP.Faults.TotalCalls() == calls {
 		t.Fatalf("no-cache read did not ask the vendors: %d %s", fresh.Status, fresh.Body)
 	}
-	if !strings.Contains(string(fresh.Body), `"vendor":"gdap","status":"ok","duration_ms"`) ||
-		!strings.Contains(string(fresh.Body), `"stale":true`) {
-		t.Errorf("failing GDAP's kept part is not reported stale: %s", fresh.Body)
+	// Its data is kept, but the outage shows: the real status, stale, and
+	// an incomplete answer.
+	if !strings.Contains(string(fresh.Body), `"vendor":"gdap","status":"error","duration_ms"`) ||
+		!strings.Contains(string(fresh.Body), `"stale":true`) || !strings.Contains(string(fresh.Body), `"complete":false`) {
+		t.Errorf("failing GDAP's kept part is not reported stale with its real status: %s", fresh.Body)
 	}
 
 	// The first page's token still walks its own generation.
