@@ -134,6 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          func() bool { return !draining.Load() },
 		RateLimit:      rateLimit,
+		Subscriptions:  vendors.subscriptions(),
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.
@@ -349,6 +350,7 @@ func (v *vendors) customerViews() *aggregate.CustomerViews {
 		},
 		BookingCustomer: aggregate.CachedBy(v.reads, "bokamera.customer", id, v.bokamera.Customer),
 		SearchBookings:  aggregate.CachedBy(v.reads, "bokamera.search_customers", id, v.bokamera.AllCustomers),
+		Extra:           v.customerViewExtra(),
 	})
 }
 

@@ -48,6 +48,9 @@ type Deps struct {
 	CustomerViews *aggregate.CustomerViews
 	// RateLimit limits each authenticated caller on /v1; nil turns it off.
 	RateLimit func(http.Handler) http.Handler
+
+	// Subscriptions serves Crayon licence subscriptions.
+	Subscriptions *aggregate.Subscriptions
 }
 
 // NewServer builds the router with the whole middleware stack.

@@ -36,6 +36,10 @@ func New(key []byte) *Codec {
 type Position struct {
 	Offset int `json:"o,omitempty"`
 	Page   int `json:"p,omitempty"`
+	// Part and Size place a walk over several vendor listings (which
+	// listing, and the page size the vendor actually used).
+	Part int `json:"t,omitempty"`
+	Size int `json:"s,omitempty"`
 	// Query fingerprints the filters the token was issued for.
 	Query string `json:"q"`
 }
