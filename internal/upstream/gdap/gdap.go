@@ -68,6 +68,7 @@ type Client struct {
 	tokenURL string
 	form     url.Values // client-credentials grant
 	now      func() time.Time
+	slow     time.Duration // per-call timeout of the slow onboarding calls (onboarding.go)
 
 	fetching chan struct{} // one token fetch at a time, waitable with a context
 

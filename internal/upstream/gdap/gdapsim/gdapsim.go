@@ -56,6 +56,9 @@ type Options struct {
 	// DisableCustomersRoute makes GET /api/Customers a 404 so only
 	// /api/ListCustomers answers (the contract's unresolved route).
 	DisableCustomersRoute bool
+	// Relationships is the GetRelationships variant (RelationshipsNone,
+	// the default, RelationshipsGraph or RelationshipsValue).
+	Relationships string
 }
 
 // SyncRequest is one accepted SynchronizePartnerCustomers call.
@@ -75,6 +78,8 @@ type Server struct {
 	mu     sync.Mutex
 	tokens map[string]time.Time // issued token -> expiry
 	syncs  []SyncRequest
+
+	onb *onboarding // onboarding.go
 }
 
 // New returns a simulator seeded from simseed.
@@ -94,7 +99,7 @@ func New(opts Options) *Server {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = DefaultTokenTTL
 	}
-	s := &Server{opts: opts, tokens: map[string]time.Time{}, Faults: simfault.New(errorBody)}
+	s := &Server{opts: opts, tokens: map[string]time.Time{}, Faults: simfault.New(errorBody), onb: newOnboarding(opts.Relationships)}
 	s.handler = s.Faults.Middleware(http.HandlerFunc(s.route))
 	return s
 }
@@ -156,6 +161,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.availableRoles(w, r)
 	case is("SynchronizePartnerCustomers", http.MethodPost):
 		s.synchronize(w, r)
+	case ok && s.onboardingRoute(w, r, name):
 	default:
 		w.WriteHeader(http.StatusNotFound)
 	}
