@@ -114,6 +114,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	onboarding, err := newOnboarding(db, vendors, log, cfg.ShutdownTimeout)
+	if err != nil {
+		return err
+	}
+	defer onboarding.stop() // before db.Close
 
 	var draining atomic.Bool
 	handler := handlers.NewServer(handlers.Deps{
@@ -135,6 +140,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Ready:          func() bool { return !draining.Load() },
 		RateLimit:      rateLimit,
 		Subscriptions:  vendors.subscriptions(),
+		GDAPTemplates:  vendors.gdap,
+		Onboarding:     onboarding.Onboardings,
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.

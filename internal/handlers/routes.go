@@ -54,5 +54,9 @@ func addRoutes(r chi.Router, d Deps) {
 		// Licences a partner can act on (Crayon subscriptions, GDAP onboarding).
 		can(config.PermReadSubscriptions).Method("GET", "/v1/subscriptions", handleListSubscriptions(d.Subscriptions, d.PageTokens))
 		can(config.PermReadSubscriptions).Method("GET", "/v1/subscriptions/{id}", handleGetSubscription(d.Subscriptions))
+		write(config.PermOnboardGDAP).Method("POST", "/v1/gdap/templates", handlePublishTemplate(d.GDAPTemplates, audit))
+		write(config.PermOnboardGDAP).Method("POST", "/v1/gdap/templates/{id}/security-groups", handleCreateSecurityGroups(d.GDAPTemplates, audit))
+		write(config.PermOnboardGDAP).Method("POST", "/v1/gdap/onboardings", handleStartOnboarding(d.Onboarding, audit))
+		can(config.PermOnboardGDAP).Method("GET", "/v1/gdap/onboardings/{id}", handleGetOnboarding(d.Onboarding))
 	})
 }

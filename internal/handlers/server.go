@@ -51,6 +51,10 @@ type Deps struct {
 
 	// Subscriptions serves Crayon licence subscriptions.
 	Subscriptions *aggregate.Subscriptions
+	// GDAPTemplates publishes templates and creates their security groups;
+	// Onboarding runs GDAP onboarding jobs.
+	GDAPTemplates TemplateGDAP
+	Onboarding    Onboarding
 }
 
 // NewServer builds the router with the whole middleware stack.

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/store"
+	"github.com/partnerhub/gateway/internal/syncjobs"
 	"github.com/partnerhub/gateway/internal/upstream/crayon"
 )
 
@@ -41,5 +45,30 @@ func (v *vendors) customerViewExtra() aggregate.ExtraBackend {
 		Subscriptions: func(ctx context.Context, tenantID string) ([]model.Subscription, error) {
 			return v.crayon.AllSubscriptions(ctx, subscriptionFilter(aggregate.SubscriptionFilter{TenantID: tenantID}))
 		},
+	}
+}
+
+// onboardingJobs runs GDAP onboarding jobs in the background.
+type onboardingJobs struct {
+	*syncjobs.Onboardings
+	grace time.Duration
+	log   *slog.Logger
+}
+
+func newOnboarding(db store.Store, v *vendors, log *slog.Logger, grace time.Duration) (onboardingJobs, error) {
+	o, err := syncjobs.NewOnboardings(syncjobs.OnboardingConfig{Store: db, GDAP: v.gdap, Log: log})
+	return onboardingJobs{Onboardings: o, grace: grace, log: log}, err
+}
+
+// stop gives running onboarding steps the shutdown grace to finish, so
+// their outcome is recorded; a step still running after it is left to be
+// given up as interrupted (its record stops moving).
+func (o onboardingJobs) stop() {
+	done := make(chan struct{})
+	go func() { o.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(o.grace):
+		o.log.Warn("gdap onboarding still running at shutdown; it will be reported as interrupted")
 	}
 }
