@@ -268,3 +268,70 @@ func TestGDAPTemplateEndpointsAndExpress(t *testing.T) {
 		t.Errorf("PublishTemplate called %d times, want 1", n)
 	}
 }
+
+type relationshipView struct {
+	GDAPRelationships struct {
+		Vendor string `json:"vendor"`
+		Status string `json:"status"`
+		Detail string `json:"detail"`
+		Items  []struct {
+			Status           string   `json:"status"`
+			CustomerTenantID string   `json:"customer_tenant_id"`
+			RoleIDs          []string `json:"role_ids"`
+			EndsAt           string   `json:"ends_at"`
+		} `json:"items"`
+	} `json:"gdap_relationships"`
+	Complete bool `json:"complete"`
+}
+
+func getRelationships(t *testing.T, c *client, id string) relationshipView {
+	t.Helper()
+	r := c.do("GET", "/v1/customers/"+id, "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", id, r.Status, r.Body)
+	}
+	var v relationshipView
+	r.JSON(t, &v)
+	return v
+}
+
+func TestCustomerViewGDAPRelationships(t *testing.T) {
+	sims := newVendorSims(t)
+	gw := startRun(t, nil, sims.Env("GATEWAY_CACHE_TTL", "0"))
+	c := newClient(t, gw.URL, fetchToken(t, sims.Issuer.URL(), "dev-reader"))
+	contoso := orgByName(t, "Contoso AB")
+
+	// The documented API has no relationship listing: unknown, and the
+	// rest of the view is whole.
+	v := getRelationships(t, c, "ms-"+contoso.TenantID)
+	if v.GDAPRelationships.Status != "unknown" || len(v.GDAPRelationships.Items) != 0 || !v.Complete {
+		t.Fatalf("without the route: %+v", v)
+	}
+	full := getView(t, c, "ms-"+contoso.TenantID)
+	for name, s := range full.sections() {
+		if s.Status != "ok" {
+			t.Errorf("section %s = %s without the relationship route", name, s.Status)
+		}
+	}
+
+	for _, variant := range []string{gdapsim.RelationshipsGraph, gdapsim.RelationshipsValue} {
+		sims.GDAP.SetRelationshipsVariant(variant)
+		v = getRelationships(t, c, "ms-"+contoso.TenantID)
+		items := v.GDAPRelationships.Items
+		if v.GDAPRelationships.Status != "ok" || len(items) != 1 || items[0].Status != "active" ||
+			items[0].CustomerTenantID != contoso.TenantID || len(items[0].RoleIDs) != 1 || items[0].EndsAt == "" || !v.Complete {
+			t.Errorf("%s: %+v", variant, v)
+		}
+	}
+	// A customer outside GDAP's tenant list: not applicable when no
+	// Microsoft tenant is known; an empty list otherwise.
+	if v := getRelationships(t, c, "ms-"+orgByName(t, "Litware Inc").TenantID); v.GDAPRelationships.Status != "ok" || len(v.GDAPRelationships.Items) != 0 {
+		t.Errorf("Litware: %+v", v)
+	}
+	// GDAP failing only for the listing: that section fails, alone.
+	sims.GDAP.Faults.Set(simfault.Fault{Status: 500, PathContains: "GetRelationships"})
+	v = getRelationships(t, c, "ms-"+contoso.TenantID)
+	if v.GDAPRelationships.Status != "error" || v.Complete {
+		t.Errorf("listing failing: %+v", v)
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/partnerhub/gateway/internal/store"
 	"github.com/partnerhub/gateway/internal/syncjobs"
 	"github.com/partnerhub/gateway/internal/upstream/crayon"
+	"github.com/partnerhub/gateway/internal/upstream/gdap"
 )
 
 // subscriptionFilter maps the gateway's filter onto Crayon's.
@@ -45,6 +48,7 @@ func (v *vendors) customerViewExtra() aggregate.ExtraBackend {
 		Subscriptions: func(ctx context.Context, tenantID string) ([]model.Subscription, error) {
 			return v.crayon.AllSubscriptions(ctx, subscriptionFilter(aggregate.SubscriptionFilter{TenantID: tenantID}))
 		},
+		Relationships: v.gdapRelationships(),
 	}
 }
 
@@ -70,5 +74,18 @@ func (o onboardingJobs) stop() {
 	case <-done:
 	case <-time.After(o.grace):
 		o.log.Warn("gdap onboarding still running at shutdown; it will be reported as interrupted")
+	}
+}
+
+// gdapRelationships is GDAP's relationship listing through the read cache,
+// with the deployment's missing route mapped for the 360 view.
+func (v *vendors) gdapRelationships() func(context.Context) ([]model.GDAPRelationship, error) {
+	list := aggregate.Cached(v.reads, "gdap.relationships", v.gdap.Relationships)
+	return func(ctx context.Context) ([]model.GDAPRelationship, error) {
+		rels, err := list(ctx)
+		if errors.Is(err, gdap.ErrNoRelationshipRoute) {
+			return nil, fmt.Errorf("%w: %w", aggregate.ErrNoRelationshipListing, err)
+		}
+		return rels, err
 	}
 }
