@@ -366,10 +366,13 @@ func (o *Onboardings) Start(ctx context.Context, req OnboardingRequest) (Onboard
 		}
 		return OnboardingResult{}, fmt.Errorf("%w: starting the job: %w", ErrStore, err)
 	}
+	// The background run owns its own copy of the steps; the answer keeps ob.
+	bg := ob
+	bg.Detail.Steps = slices.Clone(ob.Detail.Steps)
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
-		o.run(ob, roles, audit)
+		o.run(bg, roles, audit)
 	}()
 	return OnboardingResult{Onboarding: ob, Sources: sources, Complete: true}, nil
 }
