@@ -144,7 +144,7 @@ func TestGDAPOnboardingOnePerCustomer(t *testing.T) {
 	sims, c := startOnboardingGateway(t)
 	woodgrove := orgByName(t, "Woodgrove Bank")
 	// The vendor's transition takes a while, so the first job is still running.
-	sims.GDAP.SetTransitionDelay(1500 * time.Millisecond)
+	sims.GDAP.SetTransitionDelay(4 * time.Second) // wide: the second start must come while it runs
 	first := startOnboarding(t, c, onboardingRequest(woodgrove.TenantID))
 	p := expectProblem(t, c.do("POST", "/v1/gdap/onboardings", onboardingRequest(woodgrove.TenantID)), http.StatusConflict)
 	if !strings.Contains(p.Detail, first.ID) {
