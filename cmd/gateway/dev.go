@@ -92,7 +92,7 @@ func startDevEnv(ctx context.Context, log *slog.Logger) (_ *devEnv, err error) {
 		name string
 		h    http.Handler
 	}{
-		{"gdap", gdapsim.New(gdapsim.Options{})},
+		{"gdap", gdapsim.New(gdapsim.Options{Relationships: gdapsim.RelationshipsGraph})}, // the undocumented listing, as Graph objects
 		{"bokamera", bokamerasim.New(bokamerasim.Options{})},
 		{"crayon", crayonsim.New(crayonsim.Options{})},
 		{"dbsync", dbsyncsim.New(dbsyncsim.Options{})},

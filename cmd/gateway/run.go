@@ -118,6 +118,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	onboarding, err := newOnboarding(db, vendors, log, cfg.ShutdownTimeout)
+	if err != nil {
+		return err
+	}
+	defer onboarding.stop() // before db.Close
 
 	// The customer and tenant lists are served from snapshots rebuilt in
 	// the background (nil: snapshots off).
@@ -147,6 +152,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Ready:          func() bool { return !draining.Load() },
 		RateLimit:      rateLimit,
 		CORS:           cors,
+		Subscriptions:  vendors.subscriptions(),
+		GDAPTemplates:  vendors.gdap,
+		Onboarding:     onboarding.Onboardings,
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.
@@ -331,6 +339,7 @@ func (v *vendors) customerViews(snaps *aggregate.Snapshots) *aggregate.CustomerV
 		},
 		BookingCustomer: aggregate.CachedBy(v.reads, "bokamera.customer", id, v.bokamera.Customer),
 		SearchBookings:  aggregate.CachedBy(v.reads, "bokamera.search_customers", id, v.bokamera.AllCustomers),
+		Extra:           v.customerViewExtra(),
 	})
 }
 

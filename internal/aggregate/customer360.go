@@ -132,6 +132,8 @@ type CustomerViewBackend struct {
 	// Snapshot, when set, is the current customer snapshot: customers are
 	// identified from its indexes instead of from full vendor lists.
 	Snapshot func(ctx context.Context) (*Snapshot, error)
+	// Extra feeds the sections of customer360_extra.go.
+	Extra ExtraBackend
 }
 
 // CustomerViews serves the customer 360 view.
@@ -198,6 +200,7 @@ type CustomerView struct {
 	Agreements     AgreementSection `json:"agreements"`
 	Licenses       LicenseSection   `json:"licenses"`
 	BookingRecords BookingSection   `json:"booking_records"`
+	extraSections
 	// Sources has one entry per vendor asked (durations add up the rounds).
 	Sources []Source `json:"sources"`
 	// Complete is true when every section that applies is ok.
@@ -245,10 +248,11 @@ func (s *CustomerViews) Get(ctx context.Context, key CustomerKey) (CustomerView,
 		return CustomerView{}, err
 	}
 	v := CustomerView{Customer: id.customer, GDAP: id.gdap, Tenants: id.tenants}
+	extra := s.startExtra(ctx, id, &v) // beside the sections below
 	sections := s.sections(ctx, id, &v)
-	v.Sources = mergeSources(id.sources, sections)
+	v.Sources = mergeSources(id.sources, append(sections, extra()...))
 	v.Complete = true
-	for _, sec := range []Section{v.GDAP.Section, v.Tenants.Section, v.Agreements.Section, v.Licenses.Section, v.BookingRecords.Section} {
+	for _, sec := range append([]Section{v.GDAP.Section, v.Tenants.Section, v.Agreements.Section, v.Licenses.Section, v.BookingRecords.Section}, v.counted()...) {
 		if sec.Status != upstream.StatusOK && sec.Status != StatusNotApplicable {
 			v.Complete = false
 		}

@@ -151,16 +151,21 @@ const (
 	PermRunSyncs        = "syncs:run"
 	PermReadSyncs       = "syncs:read"
 	PermReadAudit       = "audit:read"
+	// PermReadSubscriptions reads Crayon licence subscriptions.
+	PermReadSubscriptions = "subscriptions:read"
+	// PermOnboardGDAP publishes GDAP templates and moves customers onto
+	// GDAP: it grants admin roles in customer tenants, so admin only.
+	PermOnboardGDAP = "gdap:onboard"
 )
 
 // DefaultPermissions: reader reads, operator also writes, admin does all.
 func DefaultPermissions() map[string][]string {
-	read := []string{PermReadCustomers, PermReadTenants, PermReadLicenses, PermReadSyncs}
+	read := []string{PermReadCustomers, PermReadTenants, PermReadLicenses, PermReadSyncs, PermReadSubscriptions}
 	op := append(append([]string{}, read...), PermWriteAgreements, PermManageLicenses, PermRunSyncs)
 	return map[string][]string{
 		"reader":   read,
 		"operator": op,
-		"admin":    append(append([]string{}, op...), PermReadAudit),
+		"admin":    append(append([]string{}, op...), PermReadAudit, PermOnboardGDAP),
 	}
 }
 

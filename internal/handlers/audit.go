@@ -16,7 +16,8 @@ const (
 	opStartSync         = "sync_jobs.start"
 )
 
-var auditedOperations = []string{opAddAgreement, opRegisterLicense, opUnregisterLicense, opStartSync}
+var auditedOperations = []string{opAddAgreement, opRegisterLicense, opUnregisterLicense, opStartSync,
+	opPublishTemplate, opCreateSecurityGroups, opOnboard}
 
 // handleListAuditEvents serves GET /v1/audit-events (operationId
 // listAuditEvents): the trail of writes, oldest first, from the store.

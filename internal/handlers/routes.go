@@ -50,5 +50,13 @@ func addRoutes(r chi.Router, d Deps) {
 		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs/{id}", handleGetSyncJob(d.SyncJobs))
 
 		can(config.PermReadAudit).Method("GET", "/v1/audit-events", handleListAuditEvents(d.Audit, d.PageTokens))
+
+		// Licences a partner can act on (Crayon subscriptions, GDAP onboarding).
+		can(config.PermReadSubscriptions).Method("GET", "/v1/subscriptions", handleListSubscriptions(d.Subscriptions, d.PageTokens))
+		can(config.PermReadSubscriptions).Method("GET", "/v1/subscriptions/{id}", handleGetSubscription(d.Subscriptions))
+		write(config.PermOnboardGDAP).Method("POST", "/v1/gdap/templates", handlePublishTemplate(d.GDAPTemplates, audit))
+		write(config.PermOnboardGDAP).Method("POST", "/v1/gdap/templates/{id}/security-groups", handleCreateSecurityGroups(d.GDAPTemplates, audit))
+		write(config.PermOnboardGDAP).Method("POST", "/v1/gdap/onboardings", handleStartOnboarding(d.Onboarding, audit))
+		can(config.PermOnboardGDAP).Method("GET", "/v1/gdap/onboardings/{id}", handleGetOnboarding(d.Onboarding))
 	})
 }

@@ -54,6 +54,13 @@ type Deps struct {
 	// CORS answers browser preflights and marks answers readable by
 	// allowed origins; nil turns it off.
 	CORS func(http.Handler) http.Handler
+
+	// Subscriptions serves Crayon licence subscriptions.
+	Subscriptions *aggregate.Subscriptions
+	// GDAPTemplates publishes templates and creates their security groups;
+	// Onboarding runs GDAP onboarding jobs.
+	GDAPTemplates TemplateGDAP
+	Onboarding    Onboarding
 }
 
 // NewServer builds the router with the whole middleware stack.

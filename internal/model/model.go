@@ -179,6 +179,9 @@ const (
 	SyncKindGDAPCustomers = "gdap-customers"
 	// SyncKindAxemaUsers: BokaMera's Axema Vaka user sync.
 	SyncKindAxemaUsers = "axema-users"
+	// SyncKindGDAPOnboarding: moving one customer onto GDAP (its steps run
+	// in the background; one active per customer tenant).
+	SyncKindGDAPOnboarding = "gdap-onboarding"
 )
 
 // Sync job states, one model over BokaMera's 0..3 and GDAP's fire-and-forget:

@@ -41,6 +41,9 @@ type Position struct {
 	Size int `json:"s,omitempty"`
 	// Gen pins the snapshot generation the offset belongs to.
 	Gen uint64 `json:"g,omitempty"`
+	// Part is which of several vendor listings a walk is in (with Size,
+	// the page size the vendor actually used).
+	Part int `json:"t,omitempty"`
 	// Query fingerprints the filters the token was issued for.
 	Query string `json:"q"`
 }

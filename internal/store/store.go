@@ -56,6 +56,9 @@ type SyncJob struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	FinishedAt  *time.Time
+	// Detail is the job kind's own structured state (JSON; an onboarding's
+	// steps), stored as is and replaced by UpdateSyncJob.
+	Detail string
 	// Seq orders jobs (newest first) and is the paging cursor.
 	Seq int64
 }
@@ -137,7 +140,7 @@ type Store interface {
 	// an active job of the same kind exists for the company.
 	CreateSyncJob(ctx context.Context, j SyncJob) (SyncJob, error)
 	// UpdateSyncJob replaces the mutable fields (State, VendorJobID,
-	// counters, LastError, UpdatedAt, FinishedAt) of the job with j.ID.
+	// counters, LastError, UpdatedAt, FinishedAt, Detail) of the job with j.ID.
 	UpdateSyncJob(ctx context.Context, j SyncJob) error
 	SyncJob(ctx context.Context, id string) (SyncJob, error)
 	ListSyncJobs(ctx context.Context, f SyncJobFilter) ([]SyncJob, error)

@@ -198,6 +198,9 @@ type Call struct {
 	// once (reads, token grants, read-only POSTs). Only such calls are
 	// retried; a call that changes vendor state is sent at most once.
 	Idempotent bool
+	// Timeout, when positive, replaces the client's per-attempt timeout
+	// for a call the vendor documents as slow (GDAP's ExpressTransition).
+	Timeout time.Duration
 	// Handle reads the response (status check, decode). It runs inside the
 	// attempt's timeout, once per attempt; Do closes the body afterwards. An *Error it returns
 	// gets Vendor and Op filled in.
@@ -261,7 +264,11 @@ func (c *Client) do(ctx context.Context, call Call) error {
 // read the answer. The response body is drained and closed before it
 // returns, so a retry never holds a failed attempt's connection.
 func (c *Client) attempt(parent context.Context, call Call, req *http.Request) error {
-	ctx, cancel := context.WithTimeout(parent, c.timeout)
+	timeout := c.timeout
+	if call.Timeout > 0 {
+		timeout = call.Timeout
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	fail := func(err error) error {
 		// The context's error says more than the transport's wrapping of it.

@@ -203,7 +203,7 @@ func isConstraint(err error, name string) bool {
 }
 
 const syncJobColumns = `seq, id, kind, company_id, state, vendor_job_id, notify_email, requested_by, client_id,
-	users_found, users_created, users_updated, last_error, created_at, updated_at, finished_at`
+	users_found, users_created, users_updated, last_error, created_at, updated_at, finished_at, detail`
 
 // CreateSyncJob implements store.Store.
 func (s *Store) CreateSyncJob(ctx context.Context, j store.SyncJob) (store.SyncJob, error) {
@@ -213,10 +213,10 @@ func (s *Store) CreateSyncJob(ctx context.Context, j store.SyncJob) (store.SyncJ
 	}
 	j.UpdatedAt, j.FinishedAt = utc(j.UpdatedAt), utcPtr(j.FinishedAt)
 	err := s.pool.QueryRow(ctx, `INSERT INTO sync_jobs (id, kind, company_id, state, vendor_job_id, notify_email,
-		requested_by, client_id, users_found, users_created, users_updated, last_error, created_at, updated_at, finished_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq`,
+		requested_by, client_id, users_found, users_created, users_updated, last_error, created_at, updated_at, finished_at, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq`,
 		j.ID, j.Kind, j.CompanyID, j.State, j.VendorJobID, j.NotifyEmail, j.RequestedBy, j.ClientID,
-		j.UsersFound, j.Created, j.Updated, j.LastError, j.CreatedAt, j.UpdatedAt, j.FinishedAt).Scan(&j.Seq)
+		j.UsersFound, j.Created, j.Updated, j.LastError, j.CreatedAt, j.UpdatedAt, j.FinishedAt, j.Detail).Scan(&j.Seq)
 	if isConstraint(err, "sync_jobs_one_active") {
 		return store.SyncJob{}, store.ErrSyncRunning
 	}
@@ -229,8 +229,8 @@ func (s *Store) CreateSyncJob(ctx context.Context, j store.SyncJob) (store.SyncJ
 // UpdateSyncJob implements store.Store.
 func (s *Store) UpdateSyncJob(ctx context.Context, j store.SyncJob) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE sync_jobs SET state = $1, vendor_job_id = $2, users_found = $3,
-		users_created = $4, users_updated = $5, last_error = $6, updated_at = $7, finished_at = $8 WHERE id = $9`,
-		j.State, j.VendorJobID, j.UsersFound, j.Created, j.Updated, j.LastError, utc(j.UpdatedAt), utcPtr(j.FinishedAt), j.ID)
+		users_created = $4, users_updated = $5, last_error = $6, updated_at = $7, finished_at = $8, detail = $9 WHERE id = $10`,
+		j.State, j.VendorJobID, j.UsersFound, j.Created, j.Updated, j.LastError, utc(j.UpdatedAt), utcPtr(j.FinishedAt), j.Detail, j.ID)
 	if isConstraint(err, "sync_jobs_one_active") {
 		return store.ErrSyncRunning
 	}
@@ -246,7 +246,7 @@ func (s *Store) UpdateSyncJob(ctx context.Context, j store.SyncJob) error {
 func scanSyncJob(row pgx.Row) (store.SyncJob, error) {
 	var j store.SyncJob
 	err := row.Scan(&j.Seq, &j.ID, &j.Kind, &j.CompanyID, &j.State, &j.VendorJobID, &j.NotifyEmail, &j.RequestedBy,
-		&j.ClientID, &j.UsersFound, &j.Created, &j.Updated, &j.LastError, &j.CreatedAt, &j.UpdatedAt, &j.FinishedAt)
+		&j.ClientID, &j.UsersFound, &j.Created, &j.Updated, &j.LastError, &j.CreatedAt, &j.UpdatedAt, &j.FinishedAt, &j.Detail)
 	if err != nil {
 		return store.SyncJob{}, err
 	}

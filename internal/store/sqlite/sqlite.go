@@ -272,7 +272,7 @@ func isUniqueViolation(err error, names ...string) bool {
 }
 
 const syncJobColumns = `seq, id, kind, company_id, state, vendor_job_id, notify_email, requested_by, client_id,
-	users_found, users_created, users_updated, last_error, created_at, updated_at, finished_at`
+	users_found, users_created, users_updated, last_error, created_at, updated_at, finished_at, detail`
 
 // CreateSyncJob implements store.Store.
 func (s *Store) CreateSyncJob(ctx context.Context, j store.SyncJob) (store.SyncJob, error) {
@@ -286,11 +286,11 @@ func (s *Store) CreateSyncJob(ctx context.Context, j store.SyncJob) (store.SyncJ
 		j.FinishedAt = &f
 	}
 	err := s.w.QueryRowContext(ctx, `INSERT INTO sync_jobs (id, kind, company_id, state, vendor_job_id, notify_email,
-		requested_by, client_id, users_found, users_created, users_updated, last_error, created_at, updated_at, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		requested_by, client_id, users_found, users_created, users_updated, last_error, created_at, updated_at, finished_at, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		j.ID, j.Kind, j.CompanyID, j.State, j.VendorJobID, j.NotifyEmail, j.RequestedBy, j.ClientID,
 		nullInt(j.UsersFound), nullInt(j.Created), nullInt(j.Updated), j.LastError,
-		micros(j.CreatedAt), micros(j.UpdatedAt), nullMicros(j.FinishedAt)).Scan(&j.Seq)
+		micros(j.CreatedAt), micros(j.UpdatedAt), nullMicros(j.FinishedAt), j.Detail).Scan(&j.Seq)
 	if isUniqueViolation(err, "sync_jobs_one_active", "sync_jobs.kind") {
 		return store.SyncJob{}, store.ErrSyncRunning
 	}
@@ -303,9 +303,9 @@ func (s *Store) CreateSyncJob(ctx context.Context, j store.SyncJob) (store.SyncJ
 // UpdateSyncJob implements store.Store.
 func (s *Store) UpdateSyncJob(ctx context.Context, j store.SyncJob) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE sync_jobs SET state = ?, vendor_job_id = ?, users_found = ?,
-		users_created = ?, users_updated = ?, last_error = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+		users_created = ?, users_updated = ?, last_error = ?, updated_at = ?, finished_at = ?, detail = ? WHERE id = ?`,
 		j.State, j.VendorJobID, nullInt(j.UsersFound), nullInt(j.Created), nullInt(j.Updated), j.LastError,
-		micros(j.UpdatedAt), nullMicros(j.FinishedAt), j.ID)
+		micros(j.UpdatedAt), nullMicros(j.FinishedAt), j.Detail, j.ID)
 	if isUniqueViolation(err, "sync_jobs_one_active", "sync_jobs.kind") {
 		return store.ErrSyncRunning
 	}
@@ -336,7 +336,7 @@ func scanSyncJob(sc scanner) (store.SyncJob, error) {
 		finishedAt              sql.NullInt64
 	)
 	err := sc.Scan(&j.Seq, &j.ID, &j.Kind, &j.CompanyID, &j.State, &j.VendorJobID, &j.NotifyEmail, &j.RequestedBy,
-		&j.ClientID, &found, &created, &updated, &j.LastError, &createdAt, &updatedAt, &finishedAt)
+		&j.ClientID, &found, &created, &updated, &j.LastError, &createdAt, &updatedAt, &finishedAt, &j.Detail)
 	if err != nil {
 		return store.SyncJob{}, err
 	}

@@ -85,7 +85,7 @@ func testSyncJobCRUD(t *testing.T, open Opener) {
 	ctx := t.Context()
 
 	in := job("job-1", model.SyncKindAxemaUsers, "c1", model.SyncPending, t0)
-	in.NotifyEmail, in.ClientID = "ops@example.com", "cli"
+	in.NotifyEmail, in.ClientID, in.Detail = "ops@example.com", "cli", `{"steps":[]}`
 	got, err := s.CreateSyncJob(ctx, in)
 	if err != nil {
 		t.Fatalf("CreateSyncJob: %v", err)
@@ -105,7 +105,7 @@ func testSyncJobCRUD(t *testing.T, open Opener) {
 	upd := read
 	upd.State, upd.VendorJobID, upd.LastError = model.SyncSucceeded, "v-9", "partial"
 	upd.UsersFound, upd.Created, upd.Updated = ptr(10), ptr(3), ptr(0)
-	upd.UpdatedAt, upd.FinishedAt = fin, &fin
+	upd.UpdatedAt, upd.FinishedAt, upd.Detail = fin, &fin, `{"steps":[{"state":"succeeded"}]}`
 	// Fields outside the mutable set must not change.
 	upd.CompanyID, upd.RequestedBy = "other", "mallory"
 	if err := s.UpdateSyncJob(ctx, upd); err != nil {
@@ -118,7 +118,7 @@ func testSyncJobCRUD(t *testing.T, open Opener) {
 	want := got
 	want.State, want.VendorJobID, want.LastError = model.SyncSucceeded, "v-9", "partial"
 	want.UsersFound, want.Created, want.Updated = ptr(10), ptr(3), ptr(0)
-	want.UpdatedAt, want.FinishedAt = fin, &fin
+	want.UpdatedAt, want.FinishedAt, want.Detail = fin, &fin, `{"steps":[{"state":"succeeded"}]}`
 	if !reflect.DeepEqual(read, want) {
 		t.Fatalf("after update\n %+v\nwant\n %+v", read, want)
 	}

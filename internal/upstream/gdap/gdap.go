@@ -68,6 +68,7 @@ type Client struct {
 	form     url.Values // client-credentials grant
 	now      func() time.Time
 	tokens   *upstream.TokenSource // nil with a static token
+	slow     time.Duration         // per-call timeout of the slow onboarding calls (onboarding.go)
 
 	mu    sync.Mutex // guards route
 	route string     // customers route known (or assumed) to work
@@ -200,23 +201,30 @@ func ValidEmail(s string) bool {
 // call sends one authenticated API request; decode reads a 2xx body. With
 // client credentials, a 401 is retried once with a fresh token.
 func (c *Client) call(ctx context.Context, op, method, route, query string, decode func(io.Reader) error) error {
+	return c.request(ctx, op, method, route, query, nil, 0, decode)
+}
+
+// request sends one authorized call with an optional JSON body and a
+// per-call timeout (0: the vendor's).
+func (c *Client) request(ctx context.Context, op, method, route, query string, body []byte, timeout time.Duration, decode func(io.Reader) error) error {
 	u := c.base.ResolveReference(&url.URL{Path: route, RawQuery: query})
 	return c.tokens.Authorized(ctx, func(tok string) error {
 		if c.static != "" {
 			tok = c.static
 		}
-		req, err := upstream.NewRequest(model.VendorGDAP, op, method, u.String(), nil)
+		req, err := upstream.NewRequest(model.VendorGDAP, op, method, u.String(), body)
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		// Only reads may be retried; a repeated sync would mail the partner twice.
-		return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Handle: func(resp *http.Response) error {
-			if resp.StatusCode/100 == 2 {
-				return decode(resp.Body)
-			}
-			return statusError(resp)
-		}})
+		return c.up.Do(ctx, upstream.Call{Op: op, Request: req, Idempotent: method == http.MethodGet, Timeout: timeout,
+			Handle: func(resp *http.Response) error {
+				if resp.StatusCode/100 == 2 {
+					return decode(resp.Body)
+				}
+				return statusError(resp)
+			}})
 	})
 }
 

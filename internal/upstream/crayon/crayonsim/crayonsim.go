@@ -90,6 +90,10 @@ type Server struct {
 	tenants    []tenant             // ordered by Id
 	agreements map[int][]agreement  // tenant id → consents, one per type
 	received   []Request
+
+	// subscriptions are ordered by Id (subscriptions.go).
+	subscriptions []subscription
+	subsPageCap   int
 }
 
 // New builds a seeded simulator.
@@ -122,6 +126,7 @@ func New(opts Options) *Server {
 		agreements: map[int][]agreement{},
 	}
 	s.seed()
+	s.seedSubscriptions()
 	s.handler = s.Faults.Middleware(http.HandlerFunc(s.route))
 	return s
 }
@@ -291,6 +296,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 	case len(seg) >= 3 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "customertenants":
 		s.customerTenants(w, r, seg[3:])
+	case len(seg) >= 3 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "subscriptions":
+		s.subscriptionRoutes(w, r, seg[3:])
 	default:
 		w.WriteHeader(http.StatusNotFound)
 	}

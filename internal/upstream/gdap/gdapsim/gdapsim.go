@@ -57,6 +57,9 @@ type Options struct {
 	// DisableListCustomersRoute makes GET /api/ListCustomers a 404 so only
 	// /api/Customers answers.
 	DisableListCustomersRoute bool
+	// Relationships is the GetRelationships variant (RelationshipsNone,
+	// the default, RelationshipsGraph or RelationshipsValue).
+	Relationships string
 }
 
 // SyncRequest is one accepted SynchronizePartnerCustomers call.
@@ -76,6 +79,8 @@ type Server struct {
 	mu     sync.Mutex
 	tokens map[string]time.Time // issued token -> expiry
 	syncs  []SyncRequest
+
+	onb *onboarding // onboarding.go
 }
 
 // New returns a simulator seeded from simseed.
@@ -95,7 +100,7 @@ func New(opts Options) *Server {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = DefaultTokenTTL
 	}
-	s := &Server{opts: opts, tokens: map[string]time.Time{}, Faults: simfault.New(errorBody)}
+	s := &Server{opts: opts, tokens: map[string]time.Time{}, Faults: simfault.New(errorBody), onb: newOnboarding(opts.Relationships)}
 	s.handler = s.Faults.Middleware(http.HandlerFunc(s.route))
 	return s
 }
@@ -147,6 +152,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.availableRoles(w, r)
 	case is("SynchronizePartnerCustomers", http.MethodPost):
 		s.synchronize(w, r)
+	case ok && s.onboardingRoute(w, r, name):
 	default:
 		w.WriteHeader(http.StatusNotFound)
 	}

@@ -1,0 +1,120 @@
+package aggregate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/upstream"
+)
+
+// StatusUnknown is a section's status when the vendor offers no way to
+// know (GDAP without a relationship listing). It does not make the view
+// incomplete: nothing the vendor could give is missing.
+const StatusUnknown = "unknown"
+
+// ErrNoRelationshipListing is what ExtraBackend.Relationships returns when
+// the GDAP deployment has no relationship listing.
+var ErrNoRelationshipListing = errors.New("gdap offers no relationship listing")
+
+// ExtraBackend feeds the 360 view's licence and GDAP relationship sections.
+type ExtraBackend struct {
+	// Subscriptions lists every Crayon subscription of one tenant (all pages).
+	Subscriptions func(ctx context.Context, tenantID string) ([]model.Subscription, error)
+	// Relationships lists the partner's GDAP relationships, or
+	// ErrNoRelationshipListing.
+	Relationships func(ctx context.Context) ([]model.GDAPRelationship, error)
+}
+
+// RelationshipSection is the customer's GDAP relationships (status, roles,
+// end date), newest first.
+type RelationshipSection struct {
+	Section
+	Items []model.GDAPRelationship `json:"items"`
+}
+
+// extraSections are the 360 view's sections kept apart from the rest of
+// the view's code, embedded in CustomerView.
+type extraSections struct {
+	// Subscriptions are the Crayon subscriptions of the customer's tenants
+	// with totals per product.
+	Subscriptions SubscriptionSection `json:"subscriptions"`
+	// GDAPRelationships are the partner's delegated-admin relationships
+	// with the customer's Microsoft tenant.
+	GDAPRelationships RelationshipSection `json:"gdap_relationships"`
+}
+
+// counted are the extra sections whose status decides Complete.
+func (e *extraSections) counted() []Section {
+	out := []Section{e.Subscriptions.Section}
+	if e.GDAPRelationships.Status != StatusUnknown {
+		out = append(out, e.GDAPRelationships.Section)
+	}
+	return out
+}
+
+// relationshipSection reads GDAP's relationships and keeps the customer's.
+func relationshipSection(ctx context.Context, list func(context.Context) ([]model.GDAPRelationship, error), tenantID string) (RelationshipSection, []Source) {
+	sec := RelationshipSection{Items: []model.GDAPRelationship{}}
+	switch {
+	case list == nil:
+		sec.Section = Section{Vendor: model.VendorGDAP, Status: StatusUnknown, Detail: "the gateway does not read GDAP relationships"}
+		return sec, nil
+	case tenantID == "":
+		sec.Section = notApplicable(model.VendorGDAP, "the customer has no known Microsoft tenant")
+		return sec, nil
+	}
+	outs := fanOut(ctx, []call[[]model.GDAPRelationship]{{vendor: model.VendorGDAP, fn: list}})
+	o := outs[0]
+	if errors.Is(o.err, ErrNoRelationshipListing) {
+		// The vendor has no such route: a deployment fact, not a failure.
+		o.source.Status, o.source.Detail = upstream.StatusOK, ""
+		sec.Section = Section{Vendor: model.VendorGDAP, Status: StatusUnknown,
+			Detail: "GDAP offers no relationship listing, so the relationship state is unknown"}
+		return sec, []Source{o.source}
+	}
+	sec.Section = sectionOf(o.source)
+	if o.err != nil {
+		return sec, []Source{o.source}
+	}
+	for _, r := range o.val {
+		if strings.EqualFold(r.CustomerTenantID, tenantID) {
+			sec.Items = append(sec.Items, r)
+		}
+	}
+	// Newest first; relationships never activated go by creation.
+	at := func(r model.GDAPRelationship) int64 {
+		for _, t := range []*time.Time{r.ActivatedAt, r.CreatedAt} {
+			if t != nil {
+				return t.UnixNano()
+			}
+		}
+		return 0
+	}
+	slices.SortStableFunc(sec.Items, func(a, b model.GDAPRelationship) int { return cmp.Compare(at(b), at(a)) })
+	return sec, []Source{o.source}
+}
+
+// startExtra reads the extra sections concurrently with the rest of the
+// view; the returned func waits for them and gives their sources.
+func (s *CustomerViews) startExtra(ctx context.Context, id identity, v *CustomerView) func() []Source {
+	subs, rels := make(chan []Source, 1), make(chan []Source, 1)
+	go func() {
+		sec, srcs := subscriptionSection(ctx, s.b.Extra.Subscriptions, id.tenants)
+		for i := range sec.Items {
+			sec.Items[i].CustomerID = id.customer.ID
+		}
+		v.Subscriptions = sec
+		subs <- srcs
+	}()
+	go func() {
+		sec, srcs := relationshipSection(ctx, s.b.Extra.Relationships, id.customer.MicrosoftTenantID)
+		v.GDAPRelationships = sec
+		rels <- srcs
+	}()
+	return func() []Source { return append(<-subs, <-rels...) }
+}
