@@ -62,7 +62,8 @@ func waitOnboarding(t *testing.T, c *client, id string) onboardingBody {
 		if time.Now().After(deadline) {
 			t.Fatalf("onboarding still %s: %+v", o.State, o)
 		}
-		time.Sleep(20 * time.Millisecond)
+		// As a frontend would poll: well inside the per-caller rate limit.
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
