@@ -19,6 +19,7 @@ import (
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/buildinfo"
 	"github.com/partnerhub/gateway/internal/config"
 	"github.com/partnerhub/gateway/internal/handlers"
 	"github.com/partnerhub/gateway/internal/middleware"
@@ -42,7 +43,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dev := fs.Bool("dev", false, "run with built-in vendor simulators and a development OIDC issuer")
+	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *version {
+		_, err := fmt.Fprintln(stdout, "gateway", buildinfo.Version, buildinfo.Revision)
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -65,10 +71,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("invalid configuration (see README, Configuration):\n%w", err)
 		}
 	}
-	log.Info("configuration loaded", "dev", *dev, "config", cfg)
+	log.Info("configuration loaded", "dev", *dev, "version", buildinfo.Version, "config", cfg)
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector())
 
 	// The verifier keeps using this context for JWKS refreshes: it lives
 	// as long as run.
@@ -84,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if vendors.reads, err = newReadCache(cfg.Cache); err != nil {
+	if vendors.reads, err = newReadCache(cfg.Cache, reg); err != nil {
 		return err
 	}
 	rateLimit, err := newRateLimit(cfg.RateLimit, reg)
@@ -104,6 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer db.Close()
 	log.Info("database ready", "database", cfg.Database)
+	reg.MustRegister(newStoreUp(db))
 	purgeCtx, stopPurge := context.WithCancel(oidcCtx)
 	defer stopPurge() // before db.Close
 	go purgeLoop(purgeCtx, db, log)
@@ -368,8 +375,13 @@ func (v *vendors) gdapCustomers() func(context.Context) ([]model.GDAPCustomer, e
 
 // newReadCache builds the vendor read cache; nil (no caching) when the TTL
 // is 0.
-func newReadCache(c config.Cache) (*aggregate.ReadCache, error) {
-	rc, err := aggregate.NewReadCache(readcache.Config{TTL: c.TTL, MaxStale: c.MaxStale, MaxEntries: c.MaxEntries})
+func newReadCache(c config.Cache, reg prometheus.Registerer) (*aggregate.ReadCache, error) {
+	m, err := readcache.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := aggregate.NewReadCache(readcache.Config{TTL: c.TTL, MaxStale: c.MaxStale, MaxEntries: c.MaxEntries,
+		Metrics: m, Name: "vendor_reads"})
 	if err != nil {
 		return nil, fmt.Errorf("read cache: %w", err)
 	}

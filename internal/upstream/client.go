@@ -147,11 +147,10 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Client, error) {
 		IsSuccessful: func(err error) bool { return !vendorFault(err) },
 		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
-			metrics.breakerState.WithLabelValues(name).Set(breakerGauge(to))
 			c.log.Warn("circuit breaker state changed", "from", from.String(), "to", to.String())
 		},
 	})
-	metrics.breakerState.WithLabelValues(cfg.Vendor).Set(0)
+	metrics.breakerState.add(cfg.Vendor, c.breaker.State)
 	return c, nil
 }
 
