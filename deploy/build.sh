@@ -1,0 +1,10 @@
+#!/bin/sh
+# The release build, used by the Dockerfile and reproduced by CI: a static
+# (CGO_ENABLED=0), trimmed binary with the version stamped in.
+#   VERSION=v1.2.3 REVISION=abc123 deploy/build.sh OUTPUT
+set -eu
+out=${1:?usage: deploy/build.sh OUTPUT}
+pkg=github.com/partnerhub/gateway/internal/buildinfo
+CGO_ENABLED=0 go build -trimpath \
+  -ldflags "-s -w -X $pkg.Version=${VERSION:-dev} -X $pkg.Revision=${REVISION:-}" \
+  -o "$out" ./cmd/gateway
