@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/auth"
@@ -26,6 +28,7 @@ import (
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
 	"github.com/partnerhub/gateway/internal/syncjobs"
+	"github.com/partnerhub/gateway/internal/telemetry"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera"
 	"github.com/partnerhub/gateway/internal/upstream/crayon"
@@ -51,7 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		_, err := fmt.Fprintln(stdout, "gateway", buildinfo.Version, buildinfo.Revision)
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Lines logged within a request carry its trace_id and span_id.
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
 	var (
 		cfg       config.Config
@@ -73,6 +77,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("configuration loaded", "dev", *dev, "version", buildinfo.Version, "config", cfg)
 
+	tracing, err := telemetry.Setup(ctx, getenv, buildinfo.Version)
+	if err != nil {
+		return fmt.Errorf("tracing (OTEL_* variables): %w", err)
+	}
+	defer func() {
+		// Export the spans still buffered, within a bound.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("exporting the last spans failed", "error", err.Error())
+		}
+	}()
+	log.Info("tracing", "otlp_endpoint", cmp.Or(tracing.Endpoint, "off"))
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector())
 
@@ -86,7 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	vendors, err := newVendors(cfg, reg, log)
+	vendors, err := newVendors(cfg, reg, log, tracing.Provider)
 	if err != nil {
 		return err
 	}
@@ -143,6 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          func() bool { return !draining.Load() },
 		RateLimit:      rateLimit,
+		Tracer:         tracing.Provider,
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.
@@ -197,14 +216,15 @@ type vendors struct {
 	reads *aggregate.ReadCache
 }
 
-func newVendors(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*vendors, error) {
+func newVendors(cfg config.Config, reg prometheus.Registerer, log *slog.Logger, tp trace.TracerProvider) (*vendors, error) {
 	metrics, err := upstream.NewMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
 	stack := func(name string, v config.Vendor) (*upstream.Client, error) {
 		return upstream.New(upstream.Config{Vendor: name, Timeout: v.Timeout, MaxConcurrent: v.MaxConcurrent, Breaker: cfg.Breaker,
-			MaxAttempts: cfg.Retry.MaxAttempts, BackoffBase: cfg.Retry.BackoffBase, BackoffMax: cfg.Retry.BackoffMax}, metrics, log)
+			MaxAttempts: cfg.Retry.MaxAttempts, BackoffBase: cfg.Retry.BackoffBase, BackoffMax: cfg.Retry.BackoffMax,
+			TracerProvider: tp}, metrics, log)
 	}
 	var errs []error
 	v := &vendors{}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // MaxBodyBytes bounds every vendor response body the gateway reads.
@@ -69,6 +70,8 @@ type Config struct {
 	BackoffMax  time.Duration
 	// HTTPClient overrides the tuned default (tests only).
 	HTTPClient *http.Client
+	// TracerProvider makes the client spans; nil means otel's global one.
+	TracerProvider trace.TracerProvider
 }
 
 // Client runs calls to one vendor through breaker, bulkhead, timeout and
@@ -82,6 +85,7 @@ type Client struct {
 	metrics *Metrics
 	log     *slog.Logger
 	retry   retryPolicy
+	tracer  trace.Tracer
 }
 
 // New builds a vendor client stack. metrics may be shared by all vendors.
@@ -128,7 +132,8 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Client, error) {
 	c := &Client{
 		vendor:  cfg.Vendor,
 		timeout: cfg.Timeout,
-		http:    hc,
+		http:    tracedClient(hc),
+		tracer:  tracerFor(cfg.TracerProvider),
 		slots:   make(chan struct{}, cfg.MaxConcurrent),
 		metrics: metrics,
 		log:     log.With("vendor", cfg.Vendor),
@@ -209,8 +214,10 @@ type Call struct {
 // an *Error.
 func (c *Client) Do(ctx context.Context, call Call) error {
 	start := time.Now()
+	ctx, span := c.startSpan(ctx, call)
 	err := c.do(ctx, call)
 	outcome := outcomeOf(err)
+	c.endSpan(span, outcome, err)
 	c.metrics.requests.WithLabelValues(c.vendor, call.Op, outcome).Inc()
 	c.metrics.duration.WithLabelValues(c.vendor, call.Op, outcome).Observe(time.Since(start).Seconds())
 	return err
