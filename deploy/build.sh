@@ -5,6 +5,8 @@
 set -eu
 out=${1:?usage: deploy/build.sh OUTPUT}
 pkg=github.com/partnerhub/gateway/internal/buildinfo
-CGO_ENABLED=0 go build -trimpath \
+# The version comes from VERSION/REVISION, not from VCS stamping, which
+# fails in a build context without a usable .git.
+CGO_ENABLED=0 go build -trimpath -buildvcs=false \
   -ldflags "-s -w -X $pkg.Version=${VERSION:-dev} -X $pkg.Revision=${REVISION:-}" \
   -o "$out" ./cmd/gateway

@@ -180,10 +180,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	// The banner goes first: "listening" tells tests (and people) that
+	// everything is up, banner included.
 	if devBanner != nil {
 		devBanner(ln.Addr().String())
 	}
+	log.Info("listening", "addr", ln.Addr().String())
 
 	select {
 	case err := <-serveErr:

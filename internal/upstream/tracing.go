@@ -27,18 +27,22 @@ type callTrace struct {
 type callTraceKey struct{}
 
 // startSpan opens the client span of one logical vendor call (all its
-// attempts). The outcome is added by endSpan.
+// attempts). The outcome is added by endSpan. A span that is not recorded
+// (no tracer, or not sampled) costs no attributes and no bookkeeping.
 func (c *Client) startSpan(ctx context.Context, call Call) (context.Context, *callTrace) {
-	attrs := []attribute.KeyValue{
+	ctx, span := c.tracer.Start(ctx, c.vendor+" "+call.Op, trace.WithSpanKind(trace.SpanKindClient))
+	if !span.IsRecording() {
+		return ctx, &callTrace{span: span}
+	}
+	span.SetAttributes(
 		attribute.String("gateway.vendor", c.vendor),
 		attribute.String("gateway.operation", call.Op),
 		attribute.Bool("gateway.idempotent", call.Idempotent),
-	}
+	)
 	if call.Request != nil {
-		attrs = append(attrs, attribute.String("http.request.method", call.Request.Method),
+		span.SetAttributes(attribute.String("http.request.method", call.Request.Method),
 			attribute.String("server.address", call.Request.URL.Hostname()))
 	}
-	ctx, span := c.tracer.Start(ctx, c.vendor+" "+call.Op, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	ct := &callTrace{span: span}
 	return context.WithValue(ctx, callTraceKey{}, ct), ct
 }
@@ -46,6 +50,10 @@ func (c *Client) startSpan(ctx context.Context, call Call) (context.Context, *ca
 // endSpan records how the call went: attempts sent, retries among them,
 // the breaker's state afterwards and the outcome label of the metrics.
 func (c *Client) endSpan(ct *callTrace, outcome string, err error) {
+	if !ct.span.IsRecording() {
+		ct.span.End()
+		return
+	}
 	n := int(ct.attempts.Load())
 	ct.span.SetAttributes(
 		attribute.Int("gateway.attempts", n),
@@ -55,7 +63,9 @@ func (c *Client) endSpan(ct *callTrace, outcome string, err error) {
 	)
 	if err != nil && outcome != "rejected" {
 		ct.span.SetStatus(codes.Error, outcome)
-		ct.span.RecordError(err)
+		if outcome != "unavailable" { // the breaker or the cap said no: nothing more to tell
+			ct.span.RecordError(err)
+		}
 	}
 	ct.span.End()
 }

@@ -2,10 +2,14 @@ package upstream
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -99,5 +103,28 @@ func TestOpenBreakerCallSpanSaysSo(t *testing.T) {
 	}
 	if first := attrs(spans[0]); first["gateway.attempts"].AsInt64() != 1 || first["gateway.outcome"].AsString() != "error" {
 		t.Errorf("first failing call: %v", first)
+	}
+}
+
+// BenchmarkOpenBreakerTraced is BenchmarkOpenBreaker with every call
+// recorded as a span, as in production (spans are made even when not
+// exported).
+func BenchmarkOpenBreakerTraced(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer srv.Close()
+	m, _ := NewMetrics(prometheus.NewRegistry())
+	c, err := New(Config{Vendor: "bench", Timeout: time.Second, MaxAttempts: 1, Breaker: testBreaker,
+		TracerProvider: sdktrace.NewTracerProvider()}, m, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range testBreaker.MinRequests {
+		_ = get(context.Background(), c, srv.URL)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := get(context.Background(), c, srv.URL); !errors.Is(err, ErrUnavailable) {
+			b.Fatal(err)
+		}
 	}
 }
