@@ -94,9 +94,49 @@ type serviceMonitor struct {
 	} `json:"spec"`
 }
 
+// prometheusRule is the part of prometheus-operator's PrometheusRule CRD
+// the chart uses; unknown fields fail the decode.
+type prometheusRule struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		Groups []struct {
+			Name     string `json:"name"`
+			Interval string `json:"interval"`
+			Rules    []struct {
+				Record      string            `json:"record"`
+				Alert       string            `json:"alert"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"rules"`
+		} `json:"groups"`
+	} `json:"spec"`
+}
+
 type manifests struct {
 	objects map[string]runtime.Object // by kind
 	monitor *serviceMonitor
+	rule    *prometheusRule
+}
+
+// decodeCRD decodes a custom resource into v, rejecting unknown fields.
+func decodeCRD(t *testing.T, doc []byte, v any) {
+	t.Helper()
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := json.NewDecoder(bytes.NewReader(js))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		t.Fatalf("%T: %v", v, err)
+	}
 }
 
 func decodeAll(t *testing.T, rendered string) manifests {
@@ -116,17 +156,14 @@ func decodeAll(t *testing.T, rendered string) manifests {
 		if err := yaml.Unmarshal(doc, &head); err != nil {
 			t.Fatalf("rendered YAML does not parse: %v\n%s", err, doc)
 		}
-		if head.Kind == "ServiceMonitor" {
-			js, err := yaml.YAMLToJSON(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := json.NewDecoder(bytes.NewReader(js))
-			d.DisallowUnknownFields()
+		switch head.Kind {
+		case "ServiceMonitor":
 			m.monitor = &serviceMonitor{}
-			if err := d.Decode(m.monitor); err != nil {
-				t.Fatalf("ServiceMonitor: %v", err)
-			}
+			decodeCRD(t, doc, m.monitor)
+			continue
+		case "PrometheusRule":
+			m.rule = &prometheusRule{}
+			decodeCRD(t, doc, m.rule)
 			continue
 		}
 		obj, _, err := dec.Decode(doc, nil, nil)
@@ -260,6 +297,21 @@ func TestProductionValuesRenderHardenedObjects(t *testing.T) {
 			t.Errorf("NetworkPolicy %+v", np.Spec)
 		}
 	}
+	if m.rule == nil {
+		t.Error("no PrometheusRule rendered")
+	} else {
+		alerts := 0
+		for _, g := range m.rule.Spec.Groups {
+			for _, r := range g.Rules {
+				if r.Alert != "" && r.Annotations["summary"] != "" {
+					alerts++
+				}
+			}
+		}
+		if want := len(alertNames(t)); alerts != want || want == 0 {
+			t.Errorf("PrometheusRule has %d alerts with a summary, the rules file %d", alerts, want)
+		}
+	}
 	if m.monitor == nil || len(m.monitor.Spec.Endpoints) != 1 || m.monitor.Spec.Endpoints[0].Path != "/metrics" ||
 		m.monitor.Metadata.Labels["release"] != "prometheus" {
 		t.Errorf("ServiceMonitor %+v", m.monitor)
@@ -331,4 +383,33 @@ func TestUnsafeScalingIsRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The chart cannot read files outside itself, so it carries a copy of the
+// rules; the copy must be the file promtool tests.
+func TestChartRulesAreTheTestedRules(t *testing.T) {
+	tested, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile(chartDir + "/files/gateway-rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(tested, shipped) {
+		t.Errorf("%s/files/gateway-rules.yaml differs from %s: cp %s %s/files/", chartDir, rulesFile, rulesFile, chartDir)
+	}
+}
+
+func alertNames(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				out = append(out, r.Alert)
+			}
+		}
+	}
+	return out
 }
