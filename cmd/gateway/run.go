@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -16,15 +17,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/buildinfo"
 	"github.com/partnerhub/gateway/internal/config"
 	"github.com/partnerhub/gateway/internal/handlers"
 	"github.com/partnerhub/gateway/internal/middleware"
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
 	"github.com/partnerhub/gateway/internal/syncjobs"
+	"github.com/partnerhub/gateway/internal/telemetry"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera"
 	"github.com/partnerhub/gateway/internal/upstream/crayon"
@@ -42,10 +46,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dev := fs.Bool("dev", false, "run with built-in vendor simulators and a development OIDC issuer")
+	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if *version {
+		_, err := fmt.Fprintln(stdout, "gateway", buildinfo.Version, buildinfo.Revision)
+		return err
+	}
+	// Lines logged within a request carry its trace_id and span_id.
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
 	var devBanner func(addr string)
 	if *dev {
@@ -63,10 +73,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("invalid configuration (see README, Configuration):\n%w", err)
 	}
-	log.Info("configuration loaded", "dev", *dev, "config", cfg)
+	log.Info("configuration loaded", "dev", *dev, "version", buildinfo.Version, "config", cfg)
+
+	tracing, err := telemetry.Setup(ctx, getenv, buildinfo.Version)
+	if err != nil {
+		return fmt.Errorf("tracing (OTEL_* variables): %w", err)
+	}
+	defer func() {
+		// Export the spans still buffered, within a bound.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("exporting the last spans failed", "error", err.Error())
+		}
+	}()
+	log.Info("tracing", "otlp_endpoint", cmp.Or(tracing.Endpoint, "off"))
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector())
 
 	// The verifier keeps using this context for JWKS refreshes: it lives
 	// as long as run.
@@ -78,11 +102,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	vendors, err := newVendors(cfg, reg, log)
+	vendors, err := newVendors(cfg, reg, log, tracing.Provider)
 	if err != nil {
 		return err
 	}
-	if vendors.reads, err = newReadCache(cfg.Cache); err != nil {
+	if vendors.reads, err = newReadCache(cfg.Cache, reg); err != nil {
 		return err
 	}
 	rateLimit, err := newRateLimit(cfg.RateLimit, reg)
@@ -106,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer db.Close()
 	log.Info("database ready", "database", cfg.Database)
+	reg.MustRegister(newStoreUp(db))
 	purgeCtx, stopPurge := context.WithCancel(oidcCtx)
 	defer stopPurge() // before db.Close
 	go purgeLoop(purgeCtx, db, log)
@@ -155,6 +180,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Subscriptions:  vendors.subscriptions(),
 		GDAPTemplates:  vendors.gdap,
 		Onboarding:     onboarding.Onboardings,
+		Tracer:         tracing.Provider,
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.
@@ -211,14 +237,15 @@ type vendors struct {
 	reads *aggregate.ReadCache
 }
 
-func newVendors(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*vendors, error) {
+func newVendors(cfg config.Config, reg prometheus.Registerer, log *slog.Logger, tp trace.TracerProvider) (*vendors, error) {
 	metrics, err := upstream.NewMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
 	stack := func(name string, v config.Vendor) (*upstream.Client, error) {
 		return upstream.New(upstream.Config{Vendor: name, Timeout: v.Timeout, MaxConcurrent: v.MaxConcurrent, Breaker: cfg.Breaker,
-			MaxAttempts: cfg.Retry.MaxAttempts, BackoffBase: cfg.Retry.BackoffBase, BackoffMax: cfg.Retry.BackoffMax}, metrics, log)
+			MaxAttempts: cfg.Retry.MaxAttempts, BackoffBase: cfg.Retry.BackoffBase, BackoffMax: cfg.Retry.BackoffMax,
+			TracerProvider: tp}, metrics, log)
 	}
 	var errs []error
 	v := &vendors{}
@@ -379,8 +406,13 @@ func (v *vendors) gdapCustomers() func(context.Context) ([]model.GDAPCustomer, e
 
 // newReadCache builds the vendor read cache; nil (no caching) when the TTL
 // is 0.
-func newReadCache(c config.Cache) (*aggregate.ReadCache, error) {
-	rc, err := aggregate.NewReadCache(readcache.Config{TTL: c.TTL, MaxStale: c.MaxStale, MaxEntries: c.MaxEntries})
+func newReadCache(c config.Cache, reg prometheus.Registerer) (*aggregate.ReadCache, error) {
+	m, err := readcache.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := aggregate.NewReadCache(readcache.Config{TTL: c.TTL, MaxStale: c.MaxStale, MaxEntries: c.MaxEntries,
+		Metrics: m, Name: "vendor_reads"})
 	if err != nil {
 		return nil, fmt.Errorf("read cache: %w", err)
 	}

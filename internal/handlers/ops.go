@@ -42,25 +42,3 @@ func handleOpenAPI() http.HandlerFunc {
 type slogAdapter struct{ log *slog.Logger }
 
 func (a slogAdapter) Println(v ...any) { a.log.Error("metrics exposition", "error", fmt.Sprint(v...)) }
-
-// handleDocs (operationId getDocs) is a browsable page over the contract.
-// It is self-contained (no CDN), since the gateway often runs where the
-// internet is not reachable.
-func handleDocs() http.HandlerFunc {
-	page := []byte(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Gateway API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-pre{background:#f6f8fa;padding:1rem;overflow:auto;font-size:13px}</style></head>
-<body><h1>Customer / tenant / license gateway</h1>
-<p>The contract is <a href="/openapi.yaml">/openapi.yaml</a> (OpenAPI 3.1). Every <code>/v1</code>
-operation needs <code>Authorization: Bearer &lt;token&gt;</code>.</p>
-<pre id="spec">loading…</pre>
-<script>fetch('/openapi.yaml').then(r=>r.text()).then(t=>{document.getElementById('spec').textContent=t})</script>
-</body></html>
-`)
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
-		_, _ = w.Write(page)
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/partnerhub/gateway/internal/config"
+	"github.com/partnerhub/gateway/internal/docsui"
 	"github.com/partnerhub/gateway/internal/middleware"
 )
 
@@ -15,7 +16,8 @@ func addRoutes(r chi.Router, d Deps) {
 	r.Get("/readyz", handleReadyz(d.Ready))
 	r.Method("GET", "/metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: slogAdapter{d.Log}}))
 	r.Get("/openapi.yaml", handleOpenAPI())
-	r.Get("/docs", handleDocs())
+	r.Get("/docs", docsui.Page())
+	r.Get("/docs/assets/{file}", docsui.Assets())
 
 	// A group's middleware runs after routing, so even a 401 is counted
 	// and logged under its route pattern.

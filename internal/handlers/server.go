@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/auth"
@@ -18,6 +19,7 @@ import (
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
 	"github.com/partnerhub/gateway/internal/problem"
+	"github.com/partnerhub/gateway/internal/telemetry"
 )
 
 // Deps is everything the HTTP surface needs, passed explicitly.
@@ -61,15 +63,18 @@ type Deps struct {
 	// Onboarding runs GDAP onboarding jobs.
 	GDAPTemplates TemplateGDAP
 	Onboarding    Onboarding
+	// Tracer makes the server spans; nil makes none (an incoming
+	// traceparent is still continued).
+	Tracer trace.TracerProvider
 }
 
 // NewServer builds the router with the whole middleware stack.
 func NewServer(d Deps) http.Handler {
 	r := chi.NewRouter()
-	// Outermost first: every later layer can use the request id, every
-	// answer (even a panic's) is logged and counted.
-	r.Use(middleware.RequestIDMiddleware, middleware.AccessLog(d.Log), d.Metrics.Instrument, middleware.Recover(d.Log),
-		middleware.Conditional)
+	// Outermost first: every later layer can use the request id and the
+	// trace, every answer (even a panic's) is logged and counted.
+	r.Use(middleware.RequestIDMiddleware, middleware.Tracing(d.Tracer, telemetry.Propagator),
+		middleware.AccessLog(d.Log), d.Metrics.Instrument, middleware.Recover(d.Log), middleware.Conditional)
 	if d.CORS != nil {
 		r.Use(d.CORS) // before routing and authentication: preflights carry no token
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // MaxBodyBytes bounds every vendor response body the gateway reads.
@@ -69,6 +70,8 @@ type Config struct {
 	BackoffMax  time.Duration
 	// HTTPClient overrides the tuned default (tests only).
 	HTTPClient *http.Client
+	// TracerProvider makes the client spans; nil means otel's global one.
+	TracerProvider trace.TracerProvider
 }
 
 // Client runs calls to one vendor through breaker, bulkhead, timeout and
@@ -82,6 +85,7 @@ type Client struct {
 	metrics *Metrics
 	log     *slog.Logger
 	retry   retryPolicy
+	tracer  trace.Tracer
 }
 
 // New builds a vendor client stack. metrics may be shared by all vendors.
@@ -128,7 +132,8 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Client, error) {
 	c := &Client{
 		vendor:  cfg.Vendor,
 		timeout: cfg.Timeout,
-		http:    hc,
+		http:    tracedClient(hc),
+		tracer:  tracerFor(cfg.TracerProvider),
 		slots:   make(chan struct{}, cfg.MaxConcurrent),
 		metrics: metrics,
 		log:     log.With("vendor", cfg.Vendor),
@@ -147,11 +152,10 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Client, error) {
 		IsSuccessful: func(err error) bool { return !vendorFault(err) },
 		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
-			metrics.breakerState.WithLabelValues(name).Set(breakerGauge(to))
 			c.log.Warn("circuit breaker state changed", "from", from.String(), "to", to.String())
 		},
 	})
-	metrics.breakerState.WithLabelValues(cfg.Vendor).Set(0)
+	metrics.breakerState.add(cfg.Vendor, c.breaker.State)
 	return c, nil
 }
 
@@ -213,6 +217,7 @@ type Call struct {
 // an *Error.
 func (c *Client) Do(ctx context.Context, call Call) error {
 	start := time.Now()
+	ctx, span := c.startSpan(ctx, call)
 	err := c.do(ctx, call)
 	if errors.Is(err, ErrCredentials) {
 		// The gateway's own configuration is wrong: operators must hear of
@@ -220,6 +225,7 @@ func (c *Client) Do(ctx context.Context, call Call) error {
 		c.log.Error("vendor rejected the gateway's credentials", "op", call.Op, "error", err)
 	}
 	outcome := outcomeOf(err)
+	c.endSpan(span, outcome, err)
 	c.metrics.requests.WithLabelValues(c.vendor, call.Op, outcome).Inc()
 	c.metrics.duration.WithLabelValues(c.vendor, call.Op, outcome).Observe(time.Since(start).Seconds())
 	return err

@@ -32,6 +32,10 @@ type Config struct {
 	ServeStale func(error) bool
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, counts lookups and entries under the label
+	// cache=Name.
+	Metrics *Metrics
+	Name    string
 }
 
 // Result is a cached or freshly loaded value.
@@ -117,6 +121,7 @@ func (c *Cache[T]) Get(ctx context.Context, key string, load func(context.Contex
 		if e, ok := c.entries[key]; ok && now.Sub(e.loaded) < c.cfg.TTL {
 			c.lru.MoveToFront(e.elem)
 			c.mu.Unlock()
+			c.count(lookupHit)
 			return Result[T]{Value: e.val, Age: now.Sub(e.loaded)}, nil
 		}
 		f, joined := c.calls[key]
@@ -138,6 +143,11 @@ func (c *Cache[T]) Get(ctx context.Context, key string, load func(context.Contex
 			}
 		}
 		if f.err == nil {
+			if joined {
+				c.count(lookupCoalesced)
+			} else {
+				c.count(lookupMiss)
+			}
 			return Result[T]{Value: f.val, Age: c.cfg.Now().Sub(f.loaded)}, nil
 		}
 		if joined && f.leaderGone && ctx.Err() == nil {
@@ -173,6 +183,16 @@ func (c *Cache[T]) lead(ctx context.Context, key string, f *flight[T], load func
 // fallback returns a stale answer for key if err allows one and it is not
 // too old, else err.
 func (c *Cache[T]) fallback(key string, err error) (Result[T], error) {
+	res, err := c.stale(key, err)
+	if res.Stale {
+		c.count(lookupStale)
+	} else {
+		c.count(lookupError)
+	}
+	return res, err
+}
+
+func (c *Cache[T]) stale(key string, err error) (Result[T], error) {
 	if c.cfg.MaxStale <= 0 || !c.cfg.ServeStale(err) {
 		return Result[T]{}, err
 	}
@@ -203,11 +223,13 @@ func (c *Cache[T]) store(key string, val T, loaded time.Time) {
 	for c.lru.Len() > c.cfg.MaxEntries {
 		c.remove(c.lru.Back().Value.(*entry[T]))
 	}
+	c.setEntries()
 }
 
 func (c *Cache[T]) remove(e *entry[T]) {
 	c.lru.Remove(e.elem)
 	delete(c.entries, e.key)
+	c.setEntries()
 }
 
 // Delete drops key, for callers that just changed the vendor's data. A

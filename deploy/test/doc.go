@@ -1,0 +1,7 @@
+// Package test checks what deploy/ ships against the gateway: the Grafana
+// dashboard's and the alert rules' PromQL, and the Helm chart's rendered
+// manifests. It is its own module so the Prometheus parser and the
+// Kubernetes API types stay out of the gateway's dependencies.
+//
+//	cd deploy/test && go test ./...
+package test
