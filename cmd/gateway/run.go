@@ -74,8 +74,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// as long as run.
 	oidcCtx, cancelOIDC := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelOIDC()
-	verifier, err := auth.NewVerifier(oidcCtx, &http.Client{Timeout: 10 * time.Second},
-		cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCRolesClaim, cfg.Permissions)
+	verifier, err := auth.NewVerifier(oidcCtx, auth.Config{
+		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		Issuer:     cfg.OIDCIssuer, Audience: cfg.OIDCAudience, RolesClaim: cfg.OIDCRolesClaim,
+		Permissions: cfg.Permissions, JWKSMinRefresh: cfg.OIDCJWKSMinRefresh, Registerer: reg,
+	})
 	if err != nil {
 		return err
 	}
