@@ -94,6 +94,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	authFailures, err := newAuthFailureLimit(cfg.AuthFailures, reg)
+	if err != nil {
+		return err
+	}
 	httpMetrics, err := middleware.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -139,6 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          func() bool { return !draining.Load() },
 		RateLimit:      rateLimit,
+		AuthFailures:   authFailures,
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.
@@ -152,15 +157,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    handlers.ServerMaxHeaderBytes, // above the 431 problem's limit
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	// The banner comes first, so whoever waits for "listening" finds it.
 	if devBanner != nil {
 		devBanner(ln.Addr().String())
 	}
+	log.Info("listening", "addr", ln.Addr().String())
 
 	select {
 	case err := <-serveErr:
@@ -389,4 +395,14 @@ func newRateLimit(c config.RateLimit, reg prometheus.Registerer) (func(http.Hand
 		return nil, fmt.Errorf("rate limiter: %w", err)
 	}
 	return rl.Middleware, nil
+}
+
+// newAuthFailureLimit builds the per-address limit on failed
+// authentications; nil when it is off.
+func newAuthFailureLimit(c config.AuthFailureLimit, reg prometheus.Registerer) (*middleware.AuthFailureLimiter, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	return middleware.NewAuthFailureLimiter(middleware.AuthFailureConfig{
+		PerSecond: c.PerSecond, Burst: c.Burst, TrustedProxies: c.TrustedProxies}, reg)
 }

@@ -111,6 +111,8 @@ type Config struct {
 	Cache     Cache
 	Retry     Retry
 	RateLimit RateLimit
+	// AuthFailures limits failed authentications per client address.
+	AuthFailures AuthFailureLimit
 
 	GDAP     GDAP
 	BokaMera BokaMera
@@ -139,6 +141,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("cache", c.Cache),
 		slog.Any("retry", c.Retry),
 		slog.Any("rate_limit", c.RateLimit),
+		slog.Any("auth_failures", c.AuthFailures),
 	)
 }
 
@@ -183,6 +186,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Cache:              l.cache(),
 		Retry:              l.retry(),
 		RateLimit:          l.rateLimit(),
+		AuthFailures:       l.authFailureLimit(),
 	}
 	c.GDAP = GDAP{
 		Vendor:    l.vendor("GDAP"),
