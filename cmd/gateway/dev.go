@@ -60,7 +60,7 @@ func startDevEnv(ctx context.Context, getenv func(string) string, log *slog.Logg
 	issuerURL := "http://" + ln.Addr().String()
 	env.issuer, err = devoidc.New(issuerURL, devAudience, "roles", devoidc.DevClients)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	isrv := &http.Server{Handler: env.issuer, ReadHeaderTimeout: 5 * time.Second}

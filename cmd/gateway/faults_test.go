@@ -104,7 +104,7 @@ func (r *faultRig) call(method, path, body string, headers ...string) (response,
 		r.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	took := time.Since(start)
 	if err != nil {
 		r.t.Fatalf("%s %s: reading the answer: %v", method, path, err)
@@ -144,7 +144,7 @@ func (r *faultRig) admin(vendor, method string, body []byte) {
 	if err != nil {
 		r.t.Fatalf("%s fault control: %v", vendor, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
 		r.t.Fatalf("%s fault control: %d %s", vendor, resp.StatusCode, b)
@@ -172,7 +172,7 @@ func (r *faultRig) metrics() []sample {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	parser := expfmt.NewTextParser(model.LegacyValidation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {

@@ -61,7 +61,7 @@ func rawRequest(t *testing.T, base, head string, wait time.Duration) (status str
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func rawRequest(t *testing.T, base, head string, wait time.Duration) (status str
 	if err != nil {
 		t.Fatalf("no answer within %v: %v", wait, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.Status, resp.Header, string(b)
 }

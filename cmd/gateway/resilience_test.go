@@ -113,7 +113,7 @@ func TestReadCacheCoalescesAndNeverCrossesPermissions(t *testing.T) {
 			if err != nil {
 				return // status 0 fails below
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			body, _ := io.ReadAll(resp.Body)
 			answers[i] = response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 		})

@@ -109,7 +109,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("opening the database: %w", err)
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the database", "error", err.Error())
+		}
+	}()
 	log.Info("database ready", "database", cfg.Database)
 	purgeCtx, stopPurge := context.WithCancel(oidcCtx)
 	defer stopPurge() // before db.Close

@@ -82,7 +82,7 @@ func TestPortInUseFailsAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	sims := newVendorSims(t)
 	done := make(chan error, 1)
 	go func() {
@@ -119,7 +119,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 				statuses <- 0
 				return
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			statuses <- resp.StatusCode
 		}()
 	}

@@ -43,7 +43,7 @@ type keySet struct {
 
 // VerifySignature implements oidc.KeySet.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, signatureAlgs())
+	jws, err := jose.ParseSignedCompact(raw, signatureAlgs())
 	if err != nil {
 		return nil, fmt.Errorf("malformed jwt: %w", err)
 	}

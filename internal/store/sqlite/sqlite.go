@@ -137,7 +137,7 @@ func checkFile(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // read-only probe
 	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
 	if err != nil {
 		return fmt.Errorf("%w: cannot read its schema: %v", ErrForeignFile, err)
@@ -146,10 +146,14 @@ func checkFile(ctx context.Context, path string) error {
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return err
 		}
 		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		_ = rows.Close()
+		return err
 	}
 	if err := rows.Close(); err != nil {
 		return err
@@ -173,7 +177,7 @@ func checkMigrationsTable(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	cols := map[string]bool{}
 	for rows.Next() {
 		var c string
@@ -219,7 +223,7 @@ func (s *Store) apply(ctx context.Context, m migrations.Migration) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+migrations.Table+` WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return err
@@ -397,7 +401,7 @@ func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]stor
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list sync jobs: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []store.SyncJob{}
 	for rows.Next() {
 		j, err := scanSyncJob(rows)
@@ -562,7 +566,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list audit events: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []store.AuditEvent{}
 	for rows.Next() {
 		var (
