@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -31,7 +32,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		return problem.New(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported Media Type",
 			"the body must be JSON, sent with Content-Type: application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	body, err := readBody(w, r, http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -126,6 +127,23 @@ func jsonKind(goKind string) string {
 		return "array"
 	}
 	return "number"
+}
+
+// readBody reads src (r's body) to the end within the request's deadline:
+// reading the body counts against the request budget. The connection's
+// read deadline is set only while reading, so it never cuts a request
+// short afterwards; after a failed read it stays, so the server's own
+// draining of the rest cannot hang on a client that keeps dripping.
+func readBody(w http.ResponseWriter, r *http.Request, src io.Reader) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	dl, ok := r.Context().Deadline()
+	// Not every ResponseWriter (tests' recorders) has a connection.
+	limited := ok && rc.SetReadDeadline(dl) == nil
+	body, err := io.ReadAll(src)
+	if err == nil && limited {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return body, err
 }
 
 // bodyReadProblem is the answer when the body could not be read at all: a

@@ -49,7 +49,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 			// Fingerprint the request: method, path and the body bytes. The
 			// body is read up to one byte past the limit, so an oversized
 			// body still reaches the handler's 413.
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+			body, err := readBody(w, r, io.LimitReader(r.Body, maxBodyBytes+1))
 			if err != nil {
 				middleware.SetError(r.Context(), err)
 				fail(bodyReadProblem(err))

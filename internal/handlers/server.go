@@ -145,16 +145,12 @@ func methodSemantics(next http.Handler) http.Handler {
 }
 
 // withTimeout gives the request its deadline; vendor calls get a share of
-// it. Reading the body counts too: the connection's read deadline is the
-// same, so a body still dripping in when the budget ends fails to read
-// (decodeJSON answers 408).
+// it, and reading the body is bounded by it too (readBody: a body still
+// dripping in when the budget ends gets 408).
 func withTimeout(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			deadline := time.Now().Add(d)
-			// Not every ResponseWriter (tests' recorders) has a connection.
-			_ = http.NewResponseController(w).SetReadDeadline(deadline)
-			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
