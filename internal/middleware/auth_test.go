@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -182,5 +183,28 @@ func TestForwardedForCountsOnlyBehindTrustedProxies(t *testing.T) {
 	}
 	if got := limitKey("2001:db8:1:2:3:4:5:6"); got != "2001:db8:1:2::/64" {
 		t.Errorf("limitKey(ipv6) = %q, want the /64", got)
+	}
+}
+
+// TestTimeClaimsThatAreNotNumbersAre401: exp/nbf/iat as strings would be
+// read as numbers by go-oidc; the gateway refuses them.
+func TestTimeClaimsThatAreNotNumbersAre401(t *testing.T) {
+	f := newAuthFixture(t, nil)
+	now := time.Now()
+	for _, claim := range []string{"exp", "nbf", "iat"} {
+		claims := map[string]any{"iss": f.iss.URL(), "aud": "aud", "sub": "x",
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		claims[claim] = fmt.Sprint(claims[claim])
+		tok, err := f.iss.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := f.do(t, "192.0.2.1:1", bearer(tok))
+		if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "invalid_token") {
+			t.Errorf("%s as a string: %d %q", claim, rec.Code, rec.Header().Get("WWW-Authenticate"))
+		}
+	}
+	if f.reached.Load() != 0 {
+		t.Error("a token with string time claims reached the handler")
 	}
 }
