@@ -373,11 +373,14 @@ func runBreakerOpens(t *testing.T, ep matrixEndpoint, vendor string) {
 }
 
 func runBreakerCloses(t *testing.T, ep matrixEndpoint, vendor string) {
-	rig := newFaultRig(t, ep.caller, "GATEWAY_BREAKER_MIN_REQUESTS", "3", "GATEWAY_BREAKER_OPEN_FOR", "300ms")
+	// Open for 3 s: openBreaker must see a call skipped, so its next
+	// request has to come before the breaker half-opens; on a busy
+	// machine one answer once took longer than the former 300 ms.
+	rig := newFaultRig(t, ep.caller, "GATEWAY_BREAKER_MIN_REQUESTS", "3", "GATEWAY_BREAKER_OPEN_FOR", "3s")
 	healthy, _ := healthyAnswer(t, rig, ep)
 	openBreaker(t, rig, ep, vendor)
 	rig.clearFault(vendor)
-	waitFor(t, 10*time.Second, vendor+" back and its breaker closed", func() bool {
+	waitFor(t, 30*time.Second, vendor+" back and its breaker closed", func() bool {
 		r, _ := rig.call("GET", ep.path, "")
 		var a sourcedAnswer
 		r.JSON(t, &a)
