@@ -289,7 +289,7 @@ func setFault(t *testing.T, baseURL string, f simfault.Fault) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("setting fault on %s: status %d", u, resp.StatusCode)
 	}

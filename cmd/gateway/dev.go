@@ -83,7 +83,7 @@ func startDevEnv(ctx context.Context, log *slog.Logger) (_ *devEnv, err error) {
 		return nil, err
 	}
 	if env.issuer, err = devoidc.New("http://"+ln.Addr().String(), devAudience, "roles", devoidc.DevClients); err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	issuerURL := serve("oidc", ln, env.issuer)

@@ -147,7 +147,7 @@ func TestTwoReplicasShareOneDatabase(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if !(statuses[0] == 202 && statuses[1] == 409 || statuses[0] == 409 && statuses[1] == 202) {
+	if (statuses[0] != 202 || statuses[1] != 409) && (statuses[0] != 409 || statuses[1] != 202) {
 		t.Fatalf("concurrent syncs on two replicas: %v", statuses)
 	}
 	if n := boka.Faults.Calls("POST", axemaPath); n != 1 {
@@ -191,7 +191,7 @@ func rawDo(t *testing.T, token, method, u, body, key string) int {
 		t.Error(err)
 		return 0
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
 }
@@ -256,7 +256,7 @@ func setConnections(t *testing.T, dbURL string, allow bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %t", pgx.Identifier{name}.Sanitize(), allow)); err != nil {
 		t.Fatal(err)
 	}

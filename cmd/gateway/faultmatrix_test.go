@@ -93,11 +93,11 @@ type matrixFault struct {
 const matrixRequests = 2
 
 var matrixFaults = []matrixFault{
-	{name: "latency under the vendor timeout", fault: simfault.Fault{LatencyMS: 150},
+	{name: "latency within the budget", fault: simfault.Fault{LatencyMS: 150},
 		want: "ok", calls: 2, minDurationMS: 150},
 	{name: "latency jitter", fault: simfault.Fault{LatencyMS: 20, JitterMS: 200},
 		want: "ok", calls: 2, minDurationMS: 20},
-	{name: "latency past the vendor timeout", fault: simfault.Fault{LatencyMS: 5000},
+	{name: "latency far past the budget", fault: simfault.Fault{LatencyMS: 60_000},
 		want: "timeout", detail: "no answer within the time budget", calls: 2},
 	// 500 is not transient: no retry.
 	{name: "500 with the vendor's error body", fault: simfault.Fault{Status: 500},
@@ -115,7 +115,7 @@ var matrixFaults = []matrixFault{
 		want: "timeout", detail: "no answer within the time budget", calls: 2},
 	{name: "malformed JSON", fault: simfault.Fault{Malformed: true},
 		want: "error", detail: "malformed response", calls: 2},
-	{name: "slow-drip body", fault: simfault.Fault{SlowDripMS: 100},
+	{name: "slow-drip body", fault: simfault.Fault{SlowDripMS: 1000},
 		want: "timeout", detail: "no answer within the time budget", calls: 2},
 	// Flapping: the second answer's first attempt fails, its retry succeeds.
 	{name: "every 2nd call 503", fault: simfault.Fault{Status: 503, EveryNth: 2},
@@ -125,7 +125,7 @@ var matrixFaults = []matrixFault{
 	// Crayon's two pages (and the 360 view's consent reads) may each wait
 	// the second Retry-After asks for.
 	{name: "every 2nd call 429 with Retry-After within the budget", fault: simfault.Fault{Status: 429, RetryAfterSeconds: 1, EveryNth: 2},
-		want: "ok", calls: 3, minDurationMS: 1000, budget: 5 * time.Second},
+		want: "ok", calls: 3, minDurationMS: 1000, budget: 8 * time.Second},
 }
 
 // problemStatus is DESIGN.md's answer when every needed vendor failed.
@@ -300,7 +300,7 @@ func runFaultCase(t *testing.T, ep matrixEndpoint, failing []string, f matrixFau
 			}
 			continue
 		}
-		if got != f.calls && !(f.atLeast && got > f.calls) {
+		if got != f.calls && (!f.atLeast || got <= f.calls) {
 			t.Errorf("%s saw %d requests over %d answers, want %d", v, got, matrixRequests, f.calls)
 		}
 	}
@@ -320,6 +320,10 @@ func openBreaker(t *testing.T, rig *faultRig, ep matrixEndpoint, vendor string) 
 	}
 	t.Fatalf("%s failed 20 times and its breaker did not open", vendor)
 }
+
+// skippedCallBound separates "skipped" from "waited for the vendor" (whose
+// timeout in these tests is seconds).
+const skippedCallBound = 250 * time.Millisecond
 
 func runBreakerOpens(t *testing.T, ep matrixEndpoint, vendor string) {
 	rig := newFaultRig(t, ep.caller, "GATEWAY_BREAKER_MIN_REQUESTS", "3", "GATEWAY_BREAKER_OPEN_FOR", "1m")
@@ -351,28 +355,32 @@ func runBreakerOpens(t *testing.T, ep matrixEndpoint, vendor string) {
 	if n := rig.calls(vendor) - calls0; n != 0 {
 		t.Errorf("the open breaker let %d requests through to %s", n, vendor)
 	}
-	// Time spent on the vendor, as the gateway measures it: well under a
-	// millisecond per call (go test -bench OpenBreaker ./internal/upstream/
-	// puts it near a microsecond without -race).
+	// Time spent on the vendor, as the gateway measures it: a skipped call
+	// does not wait for the vendor. Near a microsecond (go test -bench
+	// OpenBreaker ./internal/upstream/); the bound here is only "far from
+	// any vendor wait", so that a busy machine cannot fail it.
 	_, sum, n := metric(rig.metrics(), "gateway_upstream_request_duration_seconds", durationSeries)
 	if n-n0 < answers {
 		t.Fatalf("%d unavailable calls recorded over %d answers", n-n0, answers)
 	}
-	if mean := time.Duration((sum - sum0) / float64(n-n0) * float64(time.Second)); mean >= time.Millisecond {
-		t.Errorf("a skipped call to %s took %v on average, want well under 1ms", vendor, mean)
+	if mean := time.Duration((sum - sum0) / float64(n-n0) * float64(time.Second)); mean >= skippedCallBound {
+		t.Errorf("a skipped call to %s took %v on average, want far under %v", vendor, mean, skippedCallBound)
 	}
 	slices.Sort(durations)
-	if m := durations[len(durations)/2]; m != 0 {
-		t.Errorf("median %s duration_ms %d with the breaker open, want 0 (all %v)", vendor, m, durations)
+	if m := durations[len(durations)/2]; m >= skippedCallBound.Milliseconds() {
+		t.Errorf("median %s duration_ms %d with the breaker open, want far under %v (all %v)", vendor, m, skippedCallBound, durations)
 	}
 }
 
 func runBreakerCloses(t *testing.T, ep matrixEndpoint, vendor string) {
-	rig := newFaultRig(t, ep.caller, "GATEWAY_BREAKER_MIN_REQUESTS", "3", "GATEWAY_BREAKER_OPEN_FOR", "300ms")
+	// Open for 3 s: openBreaker must see a call skipped, so its next
+	// request has to come before the breaker half-opens; on a busy
+	// machine one answer once took longer than the former 300 ms.
+	rig := newFaultRig(t, ep.caller, "GATEWAY_BREAKER_MIN_REQUESTS", "3", "GATEWAY_BREAKER_OPEN_FOR", "3s")
 	healthy, _ := healthyAnswer(t, rig, ep)
 	openBreaker(t, rig, ep, vendor)
 	rig.clearFault(vendor)
-	waitFor(t, 10*time.Second, vendor+" back and its breaker closed", func() bool {
+	waitFor(t, 30*time.Second, vendor+" back and its breaker closed", func() bool {
 		r, _ := rig.call("GET", ep.path, "")
 		var a sourcedAnswer
 		r.JSON(t, &a)
@@ -556,7 +564,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 			if err != nil {
 				return response{}, err
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			var b bytes.Buffer
 			if _, err := b.ReadFrom(resp.Body); err != nil {
 				return response{}, err
@@ -591,7 +599,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 			if err != nil {
 				return true
 			}
-			c.Close()
+			_ = c.Close()
 			return false
 		})
 		if len(results) != 0 || len(stopped) != 0 {

@@ -78,7 +78,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			fmt.Fprintln(p.log, line)
+			_, _ = fmt.Fprintln(p.log, line)
 			if m := listeningRE.FindStringSubmatch(line); m != nil {
 				select {
 				case addr <- m[1]:

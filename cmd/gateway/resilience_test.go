@@ -114,7 +114,7 @@ func TestReadCacheCoalescesAndNeverCrossesPermissions(t *testing.T) {
 			if err != nil {
 				return // status 0 fails below
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			body, _ := io.ReadAll(resp.Body)
 			answers[i] = response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 		})
@@ -180,7 +180,9 @@ func TestReadCacheServesStaleWhileVendorFails(t *testing.T) {
 	sims := newVendorSims(t)
 	gw := startRun(t, nil, sims.Env(
 		"GATEWAY_RATE_LIMIT", "0", // the polls below are not what is under test
-		"GATEWAY_CACHE_TTL", "100ms", "GATEWAY_CACHE_MAX_STALE", "3s",
+		// The stale window is wide: the checks below all run inside it
+		// however slow a busy machine makes each request.
+		"GATEWAY_CACHE_TTL", "100ms", "GATEWAY_CACHE_MAX_STALE", "8s",
 		"GATEWAY_RETRY_MAX_ATTEMPTS", "1",
 		"GATEWAY_BREAKER_MIN_REQUESTS", "3", "GATEWAY_BREAKER_OPEN_FOR", "1m"))
 	c := newClient(t, gw.URL, fetchToken(t, sims.Issuer.URL(), "dev-reader"))
@@ -264,7 +266,7 @@ func TestReadCacheServesStaleWhileVendorFails(t *testing.T) {
 	}
 
 	// Past TTL + max stale the failure shows.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		l = get()
 		status, stale, _ := l.source(t, "crayon")
 		if !stale {
@@ -274,7 +276,7 @@ func TestReadCacheServesStaleWhileVendorFails(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("a stale answer was still served 10s after a 3s max stale age")
+			t.Fatal("a stale answer was still served 20s after an 8s max stale age")
 		}
 	}
 }

@@ -96,8 +96,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// as long as run.
 	oidcCtx, cancelOIDC := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelOIDC()
-	verifier, err := auth.NewVerifier(oidcCtx, &http.Client{Timeout: 10 * time.Second},
-		cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCRolesClaim, cfg.Permissions)
+	verifier, err := auth.NewVerifier(oidcCtx, auth.Config{
+		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		Issuer:     cfg.OIDCIssuer, Audience: cfg.OIDCAudience, RolesClaim: cfg.OIDCRolesClaim,
+		Permissions: cfg.Permissions, JWKSMinRefresh: cfg.OIDCJWKSMinRefresh, Registerer: reg,
+	})
 	if err != nil {
 		return err
 	}
@@ -117,6 +120,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	authFailures, err := newAuthFailureLimit(cfg.AuthFailures, reg)
+	if err != nil {
+		return err
+	}
 	httpMetrics, err := middleware.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -128,7 +135,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("opening the database: %w", err)
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the database", "error", err.Error())
+		}
+	}()
 	log.Info("database ready", "database", cfg.Database)
 	reg.MustRegister(newStoreUp(db))
 	purgeCtx, stopPurge := context.WithCancel(oidcCtx)
@@ -181,6 +192,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		GDAPTemplates:  vendors.gdap,
 		Onboarding:     onboarding.Onboardings,
 		Tracer:         tracing.Provider,
+		AuthFailures:   authFailures,
 	})
 
 	// Listen before serving, so a port in use fails start-up at once.
@@ -194,7 +206,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    handlers.ServerMaxHeaderBytes, // above the 431 problem's limit
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
@@ -441,4 +453,14 @@ func newCORS(c config.CORS) (func(http.Handler) http.Handler, error) {
 		return nil, fmt.Errorf("invalid configuration: GATEWAY_CORS_ORIGINS: %w", err)
 	}
 	return cors, nil
+}
+
+// newAuthFailureLimit builds the per-address limit on failed
+// authentications; nil when it is off.
+func newAuthFailureLimit(c config.AuthFailureLimit, reg prometheus.Registerer) (*middleware.AuthFailureLimiter, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	return middleware.NewAuthFailureLimiter(middleware.AuthFailureConfig{
+		PerSecond: c.PerSecond, Burst: c.Burst, TrustedProxies: c.TrustedProxies}, reg)
 }

@@ -31,13 +31,13 @@ func TestOpenStoreEmbedded(t *testing.T) {
 	if _, ok := s.(*sqlite.Store); !ok {
 		t.Fatalf("openStore chose %T for a sqlite: URL", s)
 	}
-	s.Close()
+	_ = s.Close()
 	// A restart finds the job again.
 	s, err = openStore(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	if _, err := s.SyncJob(t.Context(), "j"); err != nil {
 		t.Fatalf("job after restart: %v", err)
 	}
@@ -74,7 +74,7 @@ func TestOpenStorePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatalf("openStore: %v", err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	if _, ok := s.(*postgres.Store); !ok {
 		t.Fatalf("openStore chose %T for a postgres:// URL", s)
 	}

@@ -144,10 +144,18 @@ func TestGetTenant(t *testing.T) {
 		sims, c := startTenantGateway(t)
 		expectProblem(t, c.do("GET", "/v1/tenants/999999", ""), 404)
 		before := sims.Crayon.Faults.TotalCalls()
-		for _, id := range []string{"0", "-3", "abc", "01", "99999999999999999999"} {
+		// Crayon ids have at most 10 digits (the contract's pattern): longer
+		// ones, even if they fit an int64, never reach Crayon.
+		for _, id := range []string{"0", "-3", "abc", "01", "99999999999999999999", "99999999999", "9223372036854775807"} {
 			p := expectProblem(t, c.do("GET", "/v1/tenants/"+id, ""), 400)
 			if len(p.Errors) != 1 || p.Errors[0].Location != "path.id" {
 				t.Errorf("%s: errors %+v", id, p.Errors)
+			}
+		}
+		for _, path := range []string{"/v1/tenants/99999999999/agreements", "/v1/customers/crayon-99999999999"} {
+			p := expectProblem(t, c.do("GET", path, ""), 400)
+			if len(p.Errors) != 1 || p.Errors[0].Location != "path.id" {
+				t.Errorf("%s: errors %+v", path, p.Errors)
 			}
 		}
 		if n := sims.Crayon.Faults.TotalCalls(); n != before {

@@ -1,11 +1,13 @@
 // Package auth verifies callers' OIDC bearer tokens and turns them into a
-// Principal with roles and permissions. Discovery and the JWKS come through
-// go-oidc from a long-lived context, so keys are cached and refreshed when
-// the issuer rotates them.
+// Principal with roles and permissions. Discovery comes through go-oidc; the
+// issuer's keys are cached and fetched again only for an unknown key id, at
+// most once per interval (keyset.go).
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Principal is the authenticated caller.
@@ -34,6 +37,7 @@ var ErrInvalidToken = errors.New("invalid token")
 // Verifier checks access tokens from one issuer for one audience.
 type Verifier struct {
 	verifier    *oidc.IDTokenVerifier
+	keys        *keySet
 	rolesClaim  []string
 	permissions map[string][]string
 	verified    verifiedTokens
@@ -43,18 +47,53 @@ type Verifier struct {
 // family never are.
 var SupportedAlgs = []string{oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA}
 
-// NewVerifier runs discovery against issuer. ctx must outlive the verifier:
-// go-oidc uses it for every later JWKS refresh. hc is used for discovery and
-// JWKS fetches.
-func NewVerifier(ctx context.Context, hc *http.Client, issuer, audience, rolesClaim string, permissions map[string][]string) (*Verifier, error) {
-	ctx = oidc.ClientContext(ctx, hc)
+// Config configures NewVerifier.
+type Config struct {
+	// HTTPClient is used for discovery and key-set fetches.
+	HTTPClient *http.Client
+	Issuer     string
+	Audience   string
+	// RolesClaim is where roles are: "roles", "groups" or a dotted path.
+	RolesClaim  string
+	Permissions map[string][]string
+	// JWKSMinRefresh is the least time between two key-set fetches
+	// (0: DefaultJWKSMinRefresh).
+	JWKSMinRefresh time.Duration
+	// Registerer takes gateway_oidc_jwks_fetches_total; nil: not exported.
+	Registerer prometheus.Registerer
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// NewVerifier runs discovery against the issuer and fetches its key set
+// once. ctx must outlive the verifier: later key-set fetches run under it.
+func NewVerifier(ctx context.Context, c Config) (*Verifier, error) {
+	if c.HTTPClient == nil {
+		c.HTTPClient = http.DefaultClient
+	}
+	if c.JWKSMinRefresh <= 0 {
+		c.JWKSMinRefresh = DefaultJWKSMinRefresh
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	fetches := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gateway_oidc_jwks_fetches_total",
+		Help: "Fetches of the OIDC issuer's key set, by result (success or failure).",
+	}, []string{"result"})
+	if c.Registerer != nil {
+		if err := c.Registerer.Register(fetches); err != nil {
+			return nil, err
+		}
+	}
+	dctx := oidc.ClientContext(ctx, c.HTTPClient)
 	var (
 		provider *oidc.Provider
 		err      error
 	)
 	// The issuer may start a moment after us; try for a few seconds.
 	for attempt := 0; attempt < 5; attempt++ {
-		if provider, err = oidc.NewProvider(ctx, issuer); err == nil {
+		if provider, err = oidc.NewProvider(dctx, c.Issuer); err == nil {
 			break
 		}
 		select {
@@ -64,17 +103,33 @@ func NewVerifier(ctx context.Context, hc *http.Client, issuer, audience, rolesCl
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("oidc discovery at %s: %w", issuer, err)
+		return nil, fmt.Errorf("oidc discovery at %s: %w", c.Issuer, err)
+	}
+	var meta struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := provider.Claims(&meta); err != nil || meta.JWKSURI == "" {
+		return nil, fmt.Errorf("oidc discovery at %s: no jwks_uri", c.Issuer)
+	}
+	ks := &keySet{url: meta.JWKSURI, client: c.HTTPClient, ctx: ctx, minRefresh: c.JWKSMinRefresh, now: c.Now, fetches: fetches}
+	if err := ks.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("oidc key set at %s: %w", meta.JWKSURI, err)
 	}
 	return &Verifier{
-		verifier: provider.Verifier(&oidc.Config{
-			ClientID:             audience,
+		verifier: oidc.NewVerifier(c.Issuer, ks, &oidc.Config{
+			ClientID:             c.Audience,
 			SupportedSigningAlgs: SupportedAlgs,
+			Now:                  c.Now,
 		}),
-		rolesClaim:  strings.Split(rolesClaim, "."),
-		permissions: permissions,
+		keys:        ks,
+		rolesClaim:  strings.Split(c.RolesClaim, "."),
+		permissions: c.Permissions,
 	}, nil
 }
+
+// timeClaims must be JSON numbers (RFC 7519 NumericDate); go-oidc would
+// also take a numeric string.
+var timeClaims = []string{"exp", "nbf", "iat"}
 
 // Verify checks raw and returns the caller.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
@@ -84,6 +139,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	tok, err := v.verifier.Verify(ctx, raw)
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	var rawClaims map[string]json.RawMessage
+	if err := tok.Claims(&rawClaims); err != nil {
+		return Principal{}, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
+	}
+	for _, name := range timeClaims {
+		if b, ok := rawClaims[name]; ok && !isJSONNumber(b) {
+			return Principal{}, fmt.Errorf("%w: claim %s is not a JSON number", ErrInvalidToken, name)
+		}
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
@@ -107,6 +171,17 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	}
 	v.verified.put(raw, p, tok.Expiry, time.Now())
 	return p, nil
+}
+
+func isJSONNumber(b json.RawMessage) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return false
+	}
+	_, ok := v.(json.Number)
+	return ok
 }
 
 // stringsAt reads a list of strings at a dotted claim path. A single string

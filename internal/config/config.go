@@ -95,6 +95,9 @@ type Config struct {
 	OIDCIssuer     string
 	OIDCAudience   string
 	OIDCRolesClaim string // "roles", "groups" or a dotted path like "realm_access.roles"
+	// OIDCJWKSMinRefresh is the least time between two fetches of the
+	// issuer's key set; only an unknown key id causes one.
+	OIDCJWKSMinRefresh time.Duration
 	// Permissions maps a role to the permissions it grants.
 	Permissions map[string][]string
 
@@ -110,6 +113,8 @@ type Config struct {
 	RateLimit RateLimit
 	// CORS lists the browser origins allowed to call the API (cors.go).
 	CORS CORS
+	// AuthFailures limits failed authentications per client address.
+	AuthFailures AuthFailureLimit
 
 	GDAP     GDAP
 	BokaMera BokaMera
@@ -129,6 +134,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("oidc_issuer", c.OIDCIssuer),
 		slog.String("oidc_audience", c.OIDCAudience),
 		slog.String("oidc_roles_claim", c.OIDCRolesClaim),
+		slog.Duration("oidc_jwks_min_refresh", c.OIDCJWKSMinRefresh),
 		slog.Any("gdap", c.GDAP.Vendor),
 		slog.Any("bokamera", c.BokaMera.Vendor),
 		slog.Any("crayon", c.Crayon.Vendor),
@@ -138,6 +144,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("retry", c.Retry),
 		slog.Any("rate_limit", c.RateLimit),
 		slog.Any("cors_origins", c.CORS.Origins),
+		slog.Any("auth_failures", c.AuthFailures),
 	)
 }
 
@@ -174,19 +181,21 @@ func DefaultPermissions() map[string][]string {
 func Load(getenv func(string) string) (Config, error) {
 	l := loader{getenv: getenv}
 	c := Config{
-		Addr:            l.str("GATEWAY_ADDR", ":8080"),
-		RequestTimeout:  l.duration("GATEWAY_REQUEST_TIMEOUT", 5*time.Second),
-		ShutdownTimeout: l.duration("GATEWAY_SHUTDOWN_TIMEOUT", 15*time.Second),
-		OIDCIssuer:      l.required("GATEWAY_OIDC_ISSUER"),
-		OIDCAudience:    l.required("GATEWAY_OIDC_AUDIENCE"),
-		OIDCRolesClaim:  l.str("GATEWAY_OIDC_ROLES_CLAIM", "roles"),
-		Permissions:     l.permissions("GATEWAY_ROLE_PERMISSIONS"),
-		PageTokenKey:    l.secret("GATEWAY_PAGE_TOKEN_KEY", false),
-		Breaker:         l.breaker(),
-		Cache:           l.cache(),
-		Retry:           l.retry(),
-		RateLimit:       l.rateLimit(),
-		CORS:            l.cors(),
+		Addr:               l.str("GATEWAY_ADDR", ":8080"),
+		RequestTimeout:     l.duration("GATEWAY_REQUEST_TIMEOUT", 5*time.Second),
+		ShutdownTimeout:    l.duration("GATEWAY_SHUTDOWN_TIMEOUT", 15*time.Second),
+		OIDCIssuer:         l.required("GATEWAY_OIDC_ISSUER"),
+		OIDCAudience:       l.required("GATEWAY_OIDC_AUDIENCE"),
+		OIDCRolesClaim:     l.str("GATEWAY_OIDC_ROLES_CLAIM", "roles"),
+		OIDCJWKSMinRefresh: l.duration("GATEWAY_OIDC_JWKS_MIN_REFRESH", time.Minute),
+		Permissions:        l.permissions("GATEWAY_ROLE_PERMISSIONS"),
+		PageTokenKey:       l.secret("GATEWAY_PAGE_TOKEN_KEY", false),
+		Breaker:            l.breaker(),
+		Cache:              l.cache(),
+		Retry:              l.retry(),
+		RateLimit:          l.rateLimit(),
+		AuthFailures:       l.authFailureLimit(),
+		CORS:               l.cors(),
 	}
 	c.GDAP = GDAP{
 		Vendor:    l.vendor("GDAP"),
@@ -228,6 +237,9 @@ func Load(getenv func(string) string) (Config, error) {
 		l.checkURL("GATEWAY_GDAP_TOKEN_URL", c.GDAP.TokenURL)
 	}
 	c.Database = l.database()
+	if c.OIDCJWKSMinRefresh < time.Second {
+		l.fail("GATEWAY_OIDC_JWKS_MIN_REFRESH must be at least 1s")
+	}
 	if c.RequestTimeout < 100*time.Millisecond {
 		l.fail("GATEWAY_REQUEST_TIMEOUT must be at least 100ms")
 	}

@@ -3,7 +3,9 @@ package config
 import (
 	"log/slog"
 	"math"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -73,6 +75,72 @@ func (r RateLimit) LogValue() slog.Value {
 // DefaultRateLimit allows a busy frontend (page walks, parallel widgets)
 // and stops a runaway loop.
 var DefaultRateLimit = RateLimit{PerSecond: 20, Burst: 40}
+
+// AuthFailureLimit bounds failed authentications per client address; over
+// it, requests from that address are refused before any token work.
+type AuthFailureLimit struct {
+	// PerSecond is how fast an address earns back one failed attempt; 0
+	// turns the limit off.
+	PerSecond float64
+	// Burst is how many failures an address may make at once.
+	Burst int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+}
+
+// Enabled reports whether failed authentications are limited.
+func (a AuthFailureLimit) Enabled() bool { return a.PerSecond > 0 }
+
+// LogValue lists the settings.
+func (a AuthFailureLimit) LogValue() slog.Value {
+	proxies := make([]string, len(a.TrustedProxies))
+	for i, p := range a.TrustedProxies {
+		proxies[i] = p.String()
+	}
+	return slog.GroupValue(slog.Float64("per_second", a.PerSecond), slog.Int("burst", a.Burst),
+		slog.String("trusted_proxies", strings.Join(proxies, ",")))
+}
+
+// DefaultAuthFailureLimit lets a client fumble a token a few times and
+// stops one that keeps sending bad tokens.
+var DefaultAuthFailureLimit = AuthFailureLimit{PerSecond: 1, Burst: 20}
+
+// authFailureLimit reads GATEWAY_AUTH_FAILURE_RATE, _BURST and
+// GATEWAY_TRUSTED_PROXIES.
+func (l *loader) authFailureLimit() AuthFailureLimit {
+	a := DefaultAuthFailureLimit
+	if v := l.get("GATEWAY_AUTH_FAILURE_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			l.fail("GATEWAY_AUTH_FAILURE_RATE must be a number of failures per second, 0 or more (0 turns the limit off), got %q", v)
+		} else {
+			a.PerSecond = f
+		}
+	}
+	a.Burst = l.intValue("GATEWAY_AUTH_FAILURE_BURST", a.Burst)
+	if a.Enabled() && a.Burst < 1 {
+		l.fail("GATEWAY_AUTH_FAILURE_BURST must be at least 1, got %d", a.Burst)
+	}
+	if v := l.get("GATEWAY_TRUSTED_PROXIES"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				addr, aerr := netip.ParseAddr(s)
+				if aerr != nil {
+					l.fail("GATEWAY_TRUSTED_PROXIES: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", s)
+					continue
+				}
+				p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+			}
+			a.TrustedProxies = append(a.TrustedProxies, p.Masked())
+		}
+	}
+	return a
+}
 
 // defaultBurst is two seconds' worth of requests, at least one.
 func defaultBurst(perSecond float64) int {

@@ -54,6 +54,17 @@ func TestResilienceKnobs(t *testing.T) {
 		}},
 		{"rate limit 0 is off", []string{"GATEWAY_RATE_LIMIT", "0"}, func(c Config) bool { return !c.RateLimit.Enabled() }},
 		{"tiny rate still bursts one", []string{"GATEWAY_RATE_LIMIT", "0.1"}, func(c Config) bool { return c.RateLimit.Burst == 1 }},
+		{"auth failures default on", nil, func(c Config) bool { return c.AuthFailures.Enabled() && c.AuthFailures.Burst == 20 }},
+		{"auth failure rate 0 is off", []string{"GATEWAY_AUTH_FAILURE_RATE", "0"}, func(c Config) bool { return !c.AuthFailures.Enabled() }},
+		{"auth failure rate and burst", []string{"GATEWAY_AUTH_FAILURE_RATE", "0.2", "GATEWAY_AUTH_FAILURE_BURST", "5"}, func(c Config) bool {
+			return c.AuthFailures.PerSecond == 0.2 && c.AuthFailures.Burst == 5
+		}},
+		{"trusted proxies", []string{"GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7,2001:db8::/32"}, func(c Config) bool {
+			p := c.AuthFailures.TrustedProxies
+			return len(p) == 3 && p[0].String() == "10.0.0.0/8" && p[1].String() == "192.0.2.7/32" && p[2].String() == "2001:db8::/32"
+		}},
+		{"jwks refresh interval", []string{"GATEWAY_OIDC_JWKS_MIN_REFRESH", "5m"}, func(c Config) bool { return c.OIDCJWKSMinRefresh == 5*time.Minute }},
+		{"jwks refresh default", nil, func(c Config) bool { return c.OIDCJWKSMinRefresh == time.Minute }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +111,19 @@ func TestRateLimitRejectsNegativeAndInfinite(t *testing.T) {
 	for _, v := range []string{"-1", "+Inf", "NaN"} {
 		if _, err := loadWith(t, "GATEWAY_RATE_LIMIT", v); err == nil || !strings.Contains(err.Error(), "GATEWAY_RATE_LIMIT") {
 			t.Errorf("%s: err = %v", v, err)
+		}
+	}
+}
+
+func TestHardeningKnobsRejectNonsense(t *testing.T) {
+	for _, kv := range [][2]string{
+		{"GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local"},
+		{"GATEWAY_AUTH_FAILURE_RATE", "-1"},
+		{"GATEWAY_AUTH_FAILURE_BURST", "0"},
+		{"GATEWAY_OIDC_JWKS_MIN_REFRESH", "10ms"},
+	} {
+		if _, err := loadWith(t, kv[0], kv[1]); err == nil || !strings.Contains(err.Error(), kv[0]) {
+			t.Errorf("%s=%s: err = %v", kv[0], kv[1], err)
 		}
 	}
 }

@@ -20,9 +20,9 @@ import (
 // IdempotencyStore remembers write answers by key; the database behind it
 // is shared by every replica, so a key claimed on one is seen by all.
 type IdempotencyStore interface {
-	BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*store.StoredResponse, error)
-	FinishIdempotent(ctx context.Context, scope, key string, r store.StoredResponse) error
-	ReleaseIdempotent(ctx context.Context, scope, key string) error
+	BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (replay *store.StoredResponse, owner string, err error)
+	FinishIdempotent(ctx context.Context, scope, key, owner string, r store.StoredResponse) error
+	ReleaseIdempotent(ctx context.Context, scope, key, owner string) error
 }
 
 // IdempotencyHeader is the request header of writes.
@@ -49,9 +49,10 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 			// Fingerprint the request: method, path and the body bytes. The
 			// body is read up to one byte past the limit, so an oversized
 			// body still reaches the handler's 413.
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+			body, err := readBody(w, r, io.LimitReader(r.Body, maxBodyBytes+1))
 			if err != nil {
-				fail(problem.BadRequest("the body could not be read", problem.FieldError{Location: "body", Message: "could not be read"}))
+				middleware.SetError(r.Context(), err)
+				fail(bodyReadProblem(err))
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -60,7 +61,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 
 			p, _ := auth.FromContext(r.Context())
 			scope := p.Subject + "|" + p.ClientID
-			replay, err := keys.BeginIdempotent(r.Context(), scope, key, fp)
+			replay, owner, err := keys.BeginIdempotent(r.Context(), scope, key, fp)
 			switch {
 			case errors.Is(err, store.ErrKeyMismatch):
 				fail(problem.New(http.StatusUnprocessableEntity, "idempotency-key-reused", "Unprocessable Content",
@@ -100,7 +101,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 				if !remember {
 					ctx, cancel := after()
 					defer cancel()
-					if err := keys.ReleaseIdempotent(ctx, scope, key); err != nil {
+					if err := keys.ReleaseIdempotent(ctx, scope, key, owner); err != nil {
 						log.Error("idempotency key could not be released", "request_id", middleware.RequestID(r.Context()), "error", err.Error())
 					}
 				}
@@ -110,10 +111,12 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 			if remember {
 				// If this fails the claim stays until its lease runs out:
 				// retries see 409 meanwhile, never a second vendor call
-				// within the lease.
+				// within the lease. A claim taken over after its lease
+				// (this request ran too long) is the new owner's: this
+				// answer is then not stored (ErrNotFound).
 				ctx, cancel := after()
 				defer cancel()
-				if err := keys.FinishIdempotent(ctx, scope, key, store.StoredResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}); err != nil {
+				if err := keys.FinishIdempotent(ctx, scope, key, owner, store.StoredResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}); err != nil {
 					log.Error("idempotent answer could not be stored", "request_id", middleware.RequestID(r.Context()), "error", err.Error())
 				}
 			}

@@ -12,6 +12,12 @@ import (
 // addRoutes maps the whole API surface. api/openapi.yaml describes exactly
 // these routes; TestRoutesMatchSpec keeps the two in step.
 func addRoutes(r chi.Router, d Deps) {
+	paths, err := loadPathRules()
+	if err != nil {
+		// The contract is embedded at build time; TestPathRulesLoad fails first.
+		panic(err)
+	}
+
 	r.Get("/healthz", handleHealthz())
 	r.Get("/readyz", handleReadyz(d.Ready))
 	r.Method("GET", "/metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: slogAdapter{d.Log}}))
@@ -22,10 +28,11 @@ func addRoutes(r chi.Router, d Deps) {
 	// A group's middleware runs after routing, so even a 401 is counted
 	// and logged under its route pattern.
 	r.Group(func(r chi.Router) {
-		r.Use(middleware.Authenticate(d.Verifier), withTimeout(d.RequestTimeout))
+		r.Use(middleware.Authenticate(d.Verifier, d.AuthFailures), withTimeout(d.RequestTimeout))
 		if d.RateLimit != nil {
 			r.Use(d.RateLimit) // per caller subject, so after authentication
 		}
+		r.Use(checkPathParams(paths)) // before any handler can call a vendor
 		can := func(perm string) chi.Router { return r.With(middleware.Require(perm)) }
 
 		// Writes go through the Idempotency-Key store after authorization,

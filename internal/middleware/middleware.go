@@ -269,3 +269,27 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 		m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
 	})
 }
+
+// LimitHeaderBytes answers 431 (as a problem) when the request line and
+// header fields are larger than limit. The http.Server's own, higher limit
+// still answers in plain text; this one keeps the contract's format for
+// everything between.
+func LimitHeaderBytes(limit int) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					n += len(k) + len(v) + 4 // ": " and CRLF
+				}
+			}
+			if n > limit {
+				p := problem.New(http.StatusRequestHeaderFieldsTooLarge, "header-fields-too-large", "Request Header Fields Too Large",
+					fmt.Sprintf("the request line and headers must be at most %d bytes", limit))
+				problem.Write(w, RequestID(r.Context()), p)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -38,15 +38,29 @@ type RateLimitConfig struct {
 // least recently seen caller goes.
 type RateLimiter struct {
 	cfg     RateLimitConfig
-	refill  time.Duration // time for an empty bucket to fill up
+	buckets *buckets
 	limited *prometheus.CounterVec
-
-	mu       sync.Mutex
-	subjects map[string]*list.Element
-	lru      list.List // of *subjectBucket, most recently seen at the front
 }
 
-type subjectBucket struct {
+// buckets is a bounded set of token buckets by key (a caller subject, a
+// client address).
+type buckets struct {
+	perSecond float64
+	burst     int
+	max       int
+	refill    time.Duration // time for an empty bucket to fill up
+
+	mu  sync.Mutex
+	m   map[string]*list.Element
+	lru list.List // of *keyBucket, most recently seen at the front
+}
+
+func newBuckets(perSecond float64, burst, maxKeys int) *buckets {
+	return &buckets{perSecond: perSecond, burst: burst, max: maxKeys,
+		refill: time.Duration(float64(burst) / perSecond * float64(time.Second)), m: map[string]*list.Element{}}
+}
+
+type keyBucket struct {
 	key  string
 	lim  *rate.Limiter
 	seen time.Time
@@ -75,13 +89,12 @@ func NewRateLimiter(cfg RateLimitConfig, reg prometheus.Registerer) (*RateLimite
 		cfg.Now = time.Now
 	}
 	rl := &RateLimiter{
-		cfg:    cfg,
-		refill: time.Duration(float64(cfg.Burst) / cfg.PerSecond * float64(time.Second)),
+		cfg:     cfg,
+		buckets: newBuckets(cfg.PerSecond, cfg.Burst, cfg.MaxSubjects),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_rate_limited_total",
 			Help: "Requests refused with 429 because their caller exceeded its rate limit, by route pattern.",
 		}, []string{"route"}),
-		subjects: map[string]*list.Element{},
 	}
 	if err := reg.Register(rl.limited); err != nil {
 		return nil, err
@@ -128,46 +141,57 @@ func callerKey(p auth.Principal) string {
 // take spends one token of key's bucket at now. It returns 0 when the
 // request may go, else how long until a token is available.
 func (rl *RateLimiter) take(key string, now time.Time) time.Duration {
-	lim := rl.bucket(key, now)
+	return rl.buckets.take(key, now)
+}
+
+func (b *buckets) take(key string, now time.Time) time.Duration {
+	lim := b.get(key, now)
 	if lim.AllowN(now, 1) {
 		return 0
 	}
-	missing := 1 - lim.TokensAt(now)
-	return max(time.Duration(missing/rl.cfg.PerSecond*float64(time.Second)), time.Nanosecond)
+	return b.wait(lim, now)
 }
 
-// bucket returns key's limiter, creating it, and forgets callers that no
-// longer need tracking.
-func (rl *RateLimiter) bucket(key string, now time.Time) *rate.Limiter {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if e, ok := rl.subjects[key]; ok {
-		b := e.Value.(*subjectBucket)
-		b.seen = now
-		rl.lru.MoveToFront(e)
-		return b.lim
+// wait is how long until lim holds a whole token again.
+func (b *buckets) wait(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	return max(time.Duration(missing/b.perSecond*float64(time.Second)), time.Nanosecond)
+}
+
+// get returns key's limiter, creating it, and forgets keys that no longer
+// need tracking.
+func (b *buckets) get(key string, now time.Time) *rate.Limiter {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.m[key]; ok {
+		kb := e.Value.(*keyBucket)
+		kb.seen = now
+		b.lru.MoveToFront(e)
+		return kb.lim
 	}
 	// A bucket idle for its refill time is full again: dropping it loses
 	// nothing, as a new one starts full.
-	for e := rl.lru.Back(); e != nil && now.Sub(e.Value.(*subjectBucket).seen) >= rl.refill; e = rl.lru.Back() {
-		rl.forget(e)
+	for e := b.lru.Back(); e != nil && now.Sub(e.Value.(*keyBucket).seen) >= b.refill; e = b.lru.Back() {
+		b.forget(e)
 	}
-	if rl.lru.Len() >= rl.cfg.MaxSubjects {
-		rl.forget(rl.lru.Back())
+	if b.lru.Len() >= b.max {
+		b.forget(b.lru.Back())
 	}
-	b := &subjectBucket{key: key, lim: rate.NewLimiter(rate.Limit(rl.cfg.PerSecond), rl.cfg.Burst), seen: now}
-	rl.subjects[key] = rl.lru.PushFront(b)
-	return b.lim
+	kb := &keyBucket{key: key, lim: rate.NewLimiter(rate.Limit(b.perSecond), b.burst), seen: now}
+	b.m[key] = b.lru.PushFront(kb)
+	return kb.lim
 }
 
-func (rl *RateLimiter) forget(e *list.Element) {
-	rl.lru.Remove(e)
-	delete(rl.subjects, e.Value.(*subjectBucket).key)
+func (b *buckets) forget(e *list.Element) {
+	b.lru.Remove(e)
+	delete(b.m, e.Value.(*keyBucket).key)
+}
+
+func (b *buckets) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lru.Len()
 }
 
 // Tracked is the number of callers currently tracked.
-func (rl *RateLimiter) Tracked() int {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	return rl.lru.Len()
-}
+func (rl *RateLimiter) Tracked() int { return rl.buckets.len() }

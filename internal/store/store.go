@@ -12,6 +12,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -147,14 +149,20 @@ type Store interface {
 
 	// BeginIdempotent claims (scope, key) for a request fingerprint. It
 	// returns the stored answer when the same request already finished
-	// (replay), ErrKeyMismatch / ErrKeyInFlight, or (nil, nil) when the
-	// caller now owns the key and must call FinishIdempotent or
-	// ReleaseIdempotent. A claim older than the lease, or an answer older
-	// than the retention, counts as absent. Exactly one of several
-	// concurrent callers (on any replica) gets (nil, nil).
-	BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*StoredResponse, error)
-	FinishIdempotent(ctx context.Context, scope, key string, r StoredResponse) error
-	ReleaseIdempotent(ctx context.Context, scope, key string) error
+	// (replay), ErrKeyMismatch / ErrKeyInFlight, or (nil, owner, nil) when
+	// the caller now owns the key and must call FinishIdempotent or
+	// ReleaseIdempotent with owner. A claim older than the lease, or an
+	// answer older than the retention, counts as absent. Exactly one of
+	// several concurrent callers (on any replica) gets ownership.
+	BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (replay *StoredResponse, owner string, err error)
+	// FinishIdempotent stores the answer under owner's claim; ErrNotFound
+	// when the claim is no longer owner's (released, or lapsed and taken
+	// over by another request), so a late request never overwrites the
+	// new owner's answer.
+	FinishIdempotent(ctx context.Context, scope, key, owner string, r StoredResponse) error
+	// ReleaseIdempotent drops owner's unfinished claim; another owner's
+	// claim is left alone.
+	ReleaseIdempotent(ctx context.Context, scope, key, owner string) error
 
 	// AppendAudit records a new event; FinishAudit sets its outcome,
 	// status and detail.
@@ -166,6 +174,13 @@ type Store interface {
 	Purge(ctx context.Context) error
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// NewOwner makes the token that marks one claim of an idempotency key.
+func NewOwner() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Options tune both engines.

@@ -116,7 +116,7 @@ type Service struct {
 func New(cfg Config) (*Service, error) {
 	var errs []error
 	if cfg.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("a store is required"))
 	}
 	if cfg.GDAP == nil || cfg.BokaMera == nil {
 		errs = append(errs, errors.New("GDAP and BokaMera clients are required"))

@@ -89,7 +89,7 @@ func NewDatabase(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("pgtest: connecting to the test server: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	name := "gwtest_" + hex.EncodeToString(b)
@@ -104,7 +104,7 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("pgtest: dropping %s: %v", name, err)
 			return
 		}
-		defer conn.Close(ctx)
+		defer func() { _ = conn.Close(ctx) }()
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			t.Errorf("pgtest: dropping %s: %v", name, err)
 		}
@@ -169,7 +169,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -189,18 +189,18 @@ func start() (*server, error) {
 		// postgres user.
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			os.RemoveAll(s.dir)
+			_ = os.RemoveAll(s.dir)
 			return nil, errors.New("running as root and there is no postgres user to run the server")
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		if err := os.Chown(s.dir, uid, gid); err != nil {
-			os.RemoveAll(s.dir)
+			_ = os.RemoveAll(s.dir)
 			return nil, err
 		}
 	}
 	if out, err := s.run("initdb", "-D", s.data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
-		os.RemoveAll(s.dir)
+		_ = os.RemoveAll(s.dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, lastLines(out))
 	}
 	// The port is free when chosen but may be taken by the time the
@@ -220,7 +220,7 @@ func start() (*server, error) {
 		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
 		lastErr = fmt.Errorf("pg_ctl start: %v: %s %s", err, lastLines(out), lastLines(log))
 	}
-	os.RemoveAll(s.dir)
+	_ = os.RemoveAll(s.dir)
 	return nil, lastErr
 }
 
@@ -265,7 +265,7 @@ func (s *server) stop() {
 		_ = s.watchdog.Process.Kill()
 		_ = s.watchdog.Wait()
 	}
-	os.RemoveAll(s.dir)
+	_ = os.RemoveAll(s.dir)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

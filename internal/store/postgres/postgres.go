@@ -114,7 +114,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // a no-op after Commit
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
 		return err
 	}
@@ -318,23 +318,24 @@ func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]stor
 // insert that, on conflict, takes the row over only when it has lapsed.
 // PostgreSQL locks the conflicting row, so of several concurrent callers
 // on any replica exactly one inserts or takes over.
-func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*store.StoredResponse, error) {
+func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*store.StoredResponse, string, error) {
+	owner := store.NewOwner()
 	for range 3 {
 		now := s.now()
 		var claimed string
-		err := s.pool.QueryRow(ctx, `INSERT INTO idempotency_keys (scope, idem_key, fingerprint, done, claimed_at)
-			VALUES ($1, $2, $3, false, $4)
-			ON CONFLICT (scope, idem_key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, done = false,
+		err := s.pool.QueryRow(ctx, `INSERT INTO idempotency_keys (scope, idem_key, fingerprint, done, claimed_at, owner)
+			VALUES ($1, $2, $3, false, $4, $7)
+			ON CONFLICT (scope, idem_key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, done = false, owner = EXCLUDED.owner,
 				status = NULL, header = NULL, body = NULL, claimed_at = EXCLUDED.claimed_at, finished_at = NULL
 			WHERE (NOT idempotency_keys.done AND idempotency_keys.claimed_at <= $5)
 			   OR (idempotency_keys.done AND idempotency_keys.finished_at <= $6)
 			RETURNING scope`,
-			scope, key, fingerprint, now, now.Add(-s.opts.IdempotencyLease), now.Add(-s.opts.IdempotencyRetention)).Scan(&claimed)
+			scope, key, fingerprint, now, now.Add(-s.opts.IdempotencyLease), now.Add(-s.opts.IdempotencyRetention), owner).Scan(&claimed)
 		if err == nil {
-			return nil, nil
+			return nil, owner, nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return nil, fmt.Errorf("postgres: claim idempotency key: %w", err)
+			return nil, "", fmt.Errorf("postgres: claim idempotency key: %w", err)
 		}
 		var (
 			fp     string
@@ -349,13 +350,13 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 			continue // released in between: try to claim again
 		}
 		if err != nil {
-			return nil, fmt.Errorf("postgres: read idempotency key: %w", err)
+			return nil, "", fmt.Errorf("postgres: read idempotency key: %w", err)
 		}
 		if fp != fingerprint {
-			return nil, store.ErrKeyMismatch
+			return nil, "", store.ErrKeyMismatch
 		}
 		if !done {
-			return nil, store.ErrKeyInFlight
+			return nil, "", store.ErrKeyInFlight
 		}
 		r := &store.StoredResponse{Header: http.Header{}, Body: body}
 		if status != nil {
@@ -363,20 +364,20 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 		}
 		if header != nil && *header != "" {
 			if err := json.Unmarshal([]byte(*header), &r.Header); err != nil {
-				return nil, fmt.Errorf("postgres: stored header: %w", err)
+				return nil, "", fmt.Errorf("postgres: stored header: %w", err)
 			}
 		}
 		if r.Body == nil {
 			r.Body = []byte{}
 		}
-		return r, nil
+		return r, "", nil
 	}
-	return nil, store.ErrKeyInFlight
+	return nil, "", store.ErrKeyInFlight
 }
 
 // FinishIdempotent implements store.Store. ErrNotFound when the claim is
 // gone (released, or lapsed and taken over).
-func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, r store.StoredResponse) error {
+func (s *Store) FinishIdempotent(ctx context.Context, scope, key, owner string, r store.StoredResponse) error {
 	header, err := json.Marshal(r.Header)
 	if err != nil {
 		return err
@@ -386,7 +387,7 @@ func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, r store
 		body = []byte{}
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, header = $2, body = $3, finished_at = $4
-		WHERE scope = $5 AND idem_key = $6 AND NOT done`, r.Status, string(header), body, s.now(), scope, key)
+		WHERE scope = $5 AND idem_key = $6 AND NOT done AND owner = $7`, r.Status, string(header), body, s.now(), scope, key, owner)
 	if err != nil {
 		return fmt.Errorf("postgres: finish idempotency key: %w", err)
 	}
@@ -397,8 +398,8 @@ func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, r store
 }
 
 // ReleaseIdempotent implements store.Store.
-func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND NOT done`, scope, key); err != nil {
+func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key, owner string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND NOT done AND owner = $3`, scope, key, owner); err != nil {
 		return fmt.Errorf("postgres: release idempotency key: %w", err)
 	}
 	return nil

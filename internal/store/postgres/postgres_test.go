@@ -41,7 +41,7 @@ func exec(t *testing.T, url, sql string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	if _, err := conn.Exec(t.Context(), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
@@ -53,7 +53,7 @@ func count(t *testing.T, url, sql string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	var n int
 	if err := conn.QueryRow(t.Context(), sql).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
@@ -111,7 +111,7 @@ func TestAuditIsAppendOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	if err := s.AppendAudit(t.Context(), store.AuditEvent{ID: "e", Subject: "a", Operation: "op", Outcome: store.OutcomePending}); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestAuditIsAppendOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = conn.Exec(t.Context(), sql)
-		conn.Close(context.Background())
+		_ = conn.Close(context.Background())
 		if err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Fatalf("%s = %v, want refused", sql, err)
 		}

@@ -137,7 +137,7 @@ func checkFile(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // read-only probe
 	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
 	if err != nil {
 		return fmt.Errorf("%w: cannot read its schema: %v", ErrForeignFile, err)
@@ -146,10 +146,14 @@ func checkFile(ctx context.Context, path string) error {
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return err
 		}
 		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		_ = rows.Close()
+		return err
 	}
 	if err := rows.Close(); err != nil {
 		return err
@@ -173,7 +177,7 @@ func checkMigrationsTable(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	cols := map[string]bool{}
 	for rows.Next() {
 		var c string
@@ -219,7 +223,7 @@ func (s *Store) apply(ctx context.Context, m migrations.Migration) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+migrations.Table+` WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return err
@@ -397,7 +401,7 @@ func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]stor
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list sync jobs: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []store.SyncJob{}
 	for rows.Next() {
 		j, err := scanSyncJob(rows)
@@ -415,24 +419,25 @@ func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]stor
 // BeginIdempotent implements store.Store. The claim is one statement: an
 // insert that, on conflict, takes the row over only when it has lapsed, so
 // exactly one caller wins.
-func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*store.StoredResponse, error) {
+func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*store.StoredResponse, string, error) {
+	owner := store.NewOwner()
 	for range 3 {
 		now := s.now()
 		var claimed string
-		err := s.w.QueryRowContext(ctx, `INSERT INTO idempotency_keys (scope, idem_key, fingerprint, done, claimed_at)
-			VALUES (?, ?, ?, 0, ?)
-			ON CONFLICT (scope, idem_key) DO UPDATE SET fingerprint = excluded.fingerprint, done = 0,
+		err := s.w.QueryRowContext(ctx, `INSERT INTO idempotency_keys (scope, idem_key, fingerprint, done, claimed_at, owner)
+			VALUES (?, ?, ?, 0, ?, ?)
+			ON CONFLICT (scope, idem_key) DO UPDATE SET fingerprint = excluded.fingerprint, done = 0, owner = excluded.owner,
 				status = NULL, header = NULL, body = NULL, claimed_at = excluded.claimed_at, finished_at = NULL
 			WHERE (idempotency_keys.done = 0 AND idempotency_keys.claimed_at <= ?)
 			   OR (idempotency_keys.done = 1 AND idempotency_keys.finished_at <= ?)
 			RETURNING scope`,
-			scope, key, fingerprint, micros(now), micros(now.Add(-s.opts.IdempotencyLease)),
+			scope, key, fingerprint, micros(now), owner, micros(now.Add(-s.opts.IdempotencyLease)),
 			micros(now.Add(-s.opts.IdempotencyRetention))).Scan(&claimed)
 		if err == nil {
-			return nil, nil
+			return nil, owner, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("sqlite: claim idempotency key: %w", err)
+			return nil, "", fmt.Errorf("sqlite: claim idempotency key: %w", err)
 		}
 		// Someone holds the key: say who.
 		var (
@@ -448,11 +453,12 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 			continue // released in between: try to claim again
 		}
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: read idempotency key: %w", err)
+			return nil, "", fmt.Errorf("sqlite: read idempotency key: %w", err)
 		}
-		return decide(fp, fingerprint, done, status, header, body)
+		r, err := decide(fp, fingerprint, done, status, header, body)
+		return r, "", err
 	}
-	return nil, store.ErrKeyInFlight
+	return nil, "", store.ErrKeyInFlight
 }
 
 // decide turns a live record into the caller's answer.
@@ -477,7 +483,7 @@ func decide(stored, fingerprint string, done bool, status sql.NullInt64, header 
 
 // FinishIdempotent implements store.Store. ErrNotFound when the claim is
 // gone (released, or lapsed and taken over).
-func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, r store.StoredResponse) error {
+func (s *Store) FinishIdempotent(ctx context.Context, scope, key, owner string, r store.StoredResponse) error {
 	header, err := json.Marshal(r.Header)
 	if err != nil {
 		return err
@@ -487,7 +493,7 @@ func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, r store
 		body = []byte{}
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status = ?, header = ?, body = ?, finished_at = ?
-		WHERE scope = ? AND idem_key = ? AND done = 0`, r.Status, string(header), body, micros(s.now()), scope, key)
+		WHERE scope = ? AND idem_key = ? AND done = 0 AND owner = ?`, r.Status, string(header), body, micros(s.now()), scope, key, owner)
 	if err != nil {
 		return fmt.Errorf("sqlite: finish idempotency key: %w", err)
 	}
@@ -495,8 +501,8 @@ func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, r store
 }
 
 // ReleaseIdempotent implements store.Store.
-func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key string) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND done = 0`, scope, key)
+func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key, owner string) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND done = 0 AND owner = ?`, scope, key, owner)
 	if err != nil {
 		return fmt.Errorf("sqlite: release idempotency key: %w", err)
 	}
@@ -560,7 +566,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list audit events: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []store.AuditEvent{}
 	for rows.Next() {
 		var (

@@ -51,7 +51,7 @@ func TestRefusesForeignFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
+		defer func() { _ = db.Close() }()
 		if _, err := db.Exec(`CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('x')`); err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestRefusesForeignFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
+			defer func() { _ = db.Close() }()
 			if _, err := db.Exec(`PRAGMA application_id = 42; CREATE TABLE schema_migrations (version INTEGER, name TEXT, applied_at TEXT)`); err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func TestRefusesForeignFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
+			defer func() { _ = db.Close() }()
 			if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER, dirty INTEGER)`); err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestRefusesForeignFiles(t *testing.T) {
 
 			s, err := Open(t.Context(), path, store.Options{})
 			if err == nil {
-				s.Close()
+				_ = s.Close()
 				t.Fatal("Open accepted a file that is not a gateway database")
 			}
 			if !errors.Is(err, ErrForeignFile) {
@@ -133,14 +133,14 @@ func TestOpenAcceptsEmptyFileAndDirectoryErrors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open(empty file): %v", err)
 	}
-	s.Close()
+	_ = s.Close()
 	// A new file is private: it will hold stored answers.
 	fresh := filepath.Join(dir, "new.db")
 	s, err = Open(t.Context(), fresh, store.Options{})
 	if err != nil {
 		t.Fatalf("Open(new): %v", err)
 	}
-	s.Close()
+	_ = s.Close()
 	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("new database file mode = %v, %v; want 0600", fi.Mode(), err)
 	}
@@ -165,13 +165,13 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s.Close()
+		_ = s.Close()
 	}
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	var n, distinct int
 	if err := db.QueryRowContext(context.Background(), `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct); err != nil {
 		t.Fatal(err)

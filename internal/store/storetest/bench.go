@@ -28,10 +28,11 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		}},
 		{"BeginFinishIdempotent", func(b *testing.B, s store.Store) {
 			key := next()
-			if r, err := s.BeginIdempotent(b.Context(), "alice", key, "fp"); r != nil || err != nil {
+			r, owner, err := s.BeginIdempotent(b.Context(), "alice", key, "fp")
+			if r != nil || err != nil {
 				b.Fatal(r, err)
 			}
-			if err := s.FinishIdempotent(b.Context(), "alice", key, answer); err != nil {
+			if err := s.FinishIdempotent(b.Context(), "alice", key, owner, answer); err != nil {
 				b.Fatal(err)
 			}
 		}},

@@ -279,14 +279,18 @@ var answer = store.StoredResponse{
 
 func begin(t *testing.T, s store.Store, scope, key, fp string) (*store.StoredResponse, error) {
 	t.Helper()
-	return s.BeginIdempotent(t.Context(), scope, key, fp)
+	r, _, err := s.BeginIdempotent(t.Context(), scope, key, fp)
+	return r, err
 }
 
-func mustOwn(t *testing.T, s store.Store, scope, key, fp string) {
+// mustOwn claims the key and returns the claim's owner token.
+func mustOwn(t *testing.T, s store.Store, scope, key, fp string) string {
 	t.Helper()
-	if r, err := begin(t, s, scope, key, fp); r != nil || err != nil {
-		t.Fatalf("BeginIdempotent(%s, %s, %s) = %v, %v; want ownership (nil, nil)", scope, key, fp, r, err)
+	r, owner, err := s.BeginIdempotent(t.Context(), scope, key, fp)
+	if r != nil || err != nil || owner == "" {
+		t.Fatalf("BeginIdempotent(%s, %s, %s) = %v, %q, %v; want ownership (nil, owner, nil)", scope, key, fp, r, owner, err)
 	}
+	return owner
 }
 
 func mustReplay(t *testing.T, s store.Store, scope, key, fp string) {
@@ -310,39 +314,45 @@ func mustFail(t *testing.T, s store.Store, scope, key, fp string, want error) {
 func testIdempotency(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
 	ctx := t.Context()
-	mustOwn(t, s, "alice", "k1", "fp1")
+	a1 := mustOwn(t, s, "alice", "k1", "fp1")
 	mustFail(t, s, "alice", "k1", "fp1", store.ErrKeyInFlight)
 	mustFail(t, s, "alice", "k1", "fp2", store.ErrKeyMismatch)
 	// Keys are per scope.
-	mustOwn(t, s, "bob", "k1", "fp1")
-
-	if err := s.FinishIdempotent(ctx, "alice", "k1", answer); err != nil {
+	b1 := mustOwn(t, s, "bob", "k1", "fp1")
+	if a1 == b1 {
+		t.Fatalf("two claims share the owner token %q", a1)
+	}
+	// Only the owner may finish.
+	if err := s.FinishIdempotent(ctx, "alice", "k1", b1, answer); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("finishing with another claim's owner = %v, want ErrNotFound", err)
+	}
+	if err := s.FinishIdempotent(ctx, "alice", "k1", a1, answer); err != nil {
 		t.Fatalf("FinishIdempotent: %v", err)
 	}
 	mustReplay(t, s, "alice", "k1", "fp1")
 	mustReplay(t, s, "alice", "k1", "fp1")
 	mustFail(t, s, "alice", "k1", "fp2", store.ErrKeyMismatch)
-	if err := s.FinishIdempotent(ctx, "alice", "k1", store.StoredResponse{Status: 500}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.FinishIdempotent(ctx, "alice", "k1", a1, store.StoredResponse{Status: 500}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("finishing twice = %v, want ErrNotFound", err)
 	}
 	mustReplay(t, s, "alice", "k1", "fp1")
 
 	// Release gives the key back; releasing a finished key keeps the answer.
-	if err := s.ReleaseIdempotent(ctx, "bob", "k1"); err != nil {
+	if err := s.ReleaseIdempotent(ctx, "bob", "k1", b1); err != nil {
 		t.Fatalf("ReleaseIdempotent: %v", err)
 	}
 	mustOwn(t, s, "bob", "k1", "fp-other")
-	if err := s.ReleaseIdempotent(ctx, "alice", "k1"); err != nil {
+	if err := s.ReleaseIdempotent(ctx, "alice", "k1", a1); err != nil {
 		t.Fatalf("ReleaseIdempotent(finished): %v", err)
 	}
 	mustReplay(t, s, "alice", "k1", "fp1")
-	if err := s.FinishIdempotent(ctx, "carol", "never-claimed", answer); !errors.Is(err, store.ErrNotFound) {
+	if err := s.FinishIdempotent(ctx, "carol", "never-claimed", a1, answer); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("finishing an unclaimed key = %v, want ErrNotFound", err)
 	}
 
 	// An empty answer round-trips as empty, not nil.
-	mustOwn(t, s, "alice", "k2", "fp")
-	if err := s.FinishIdempotent(ctx, "alice", "k2", store.StoredResponse{Status: 204}); err != nil {
+	a2 := mustOwn(t, s, "alice", "k2", "fp")
+	if err := s.FinishIdempotent(ctx, "alice", "k2", a2, store.StoredResponse{Status: 204}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := begin(t, s, "alice", "k2", "fp")
@@ -354,16 +364,33 @@ func testIdempotency(t *testing.T, open Opener) {
 func testIdempotencyLease(t *testing.T, open Opener) {
 	clock := NewClock()
 	s := open(t, store.Options{IdempotencyLease: time.Minute, IdempotencyRetention: time.Hour, Now: clock.Now})
-	mustOwn(t, s, "alice", "k", "fp1")
+	first := mustOwn(t, s, "alice", "k", "fp1")
 	clock.Advance(59 * time.Second)
 	mustFail(t, s, "alice", "k", "fp1", store.ErrKeyInFlight)
 	if err := s.Purge(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	mustFail(t, s, "alice", "k", "fp1", store.ErrKeyInFlight)
-	// The owner vanished: after the lease the key is free again, even for
+	// The owner stalled: after the lease the key is free again, even for
 	// another request.
 	clock.Advance(2 * time.Second)
+	second := mustOwn(t, s, "alice", "k", "fp2")
+	mustFail(t, s, "alice", "k", "fp2", store.ErrKeyInFlight)
+	// The first request wakes up: it can neither write its answer under
+	// the new claim nor free it.
+	if err := s.FinishIdempotent(t.Context(), "alice", "k", first, answer); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the lapsed owner finished the new claim: %v, want ErrNotFound", err)
+	}
+	if err := s.ReleaseIdempotent(t.Context(), "alice", "k", first); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, s, "alice", "k", "fp2", store.ErrKeyInFlight)
+	if err := s.FinishIdempotent(t.Context(), "alice", "k", second, answer); err != nil {
+		t.Fatalf("the new owner's finish: %v", err)
+	}
+	mustReplay(t, s, "alice", "k", "fp2")
+	mustFail(t, s, "alice", "k", "fp1", store.ErrKeyMismatch)
+	clock.Advance(2 * time.Hour) // past the retention: free again
 	mustOwn(t, s, "alice", "k", "fp2")
 	mustFail(t, s, "alice", "k", "fp2", store.ErrKeyInFlight)
 	clock.Advance(2 * time.Minute)
@@ -376,11 +403,13 @@ func testIdempotencyLease(t *testing.T, open Opener) {
 func testIdempotencyRetention(t *testing.T, open Opener) {
 	clock := NewClock()
 	s := open(t, store.Options{IdempotencyLease: time.Minute, IdempotencyRetention: time.Hour, Now: clock.Now})
-	mustOwn(t, s, "alice", "k", "fp1")
-	mustOwn(t, s, "alice", "k-purged", "fp1")
+	owners := map[string]string{
+		"k":        mustOwn(t, s, "alice", "k", "fp1"),
+		"k-purged": mustOwn(t, s, "alice", "k-purged", "fp1"),
+	}
 	clock.Advance(30 * time.Second)
 	for _, k := range []string{"k", "k-purged"} {
-		if err := s.FinishIdempotent(t.Context(), "alice", k, answer); err != nil {
+		if err := s.FinishIdempotent(t.Context(), "alice", k, owners[k], answer); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -410,7 +439,7 @@ func testIdempotencyConcurrent(t *testing.T, open Opener) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			r, err := s.BeginIdempotent(t.Context(), "alice", "same", "fp")
+			r, _, err := s.BeginIdempotent(t.Context(), "alice", "same", "fp")
 			results[i] = result{r, err}
 		})
 	}
@@ -548,11 +577,11 @@ func testCancelled(t *testing.T, open Opener) {
 		"SyncJob":      func() error { _, err := s.SyncJob(ctx, "x"); return err },
 		"ListSyncJobs": func() error { _, err := s.ListSyncJobs(ctx, store.SyncJobFilter{}); return err },
 		"BeginIdempotent": func() error {
-			_, err := s.BeginIdempotent(ctx, "a", "k", "fp")
+			_, _, err := s.BeginIdempotent(ctx, "a", "k", "fp")
 			return err
 		},
-		"FinishIdempotent":  func() error { return s.FinishIdempotent(ctx, "a", "k", answer) },
-		"ReleaseIdempotent": func() error { return s.ReleaseIdempotent(ctx, "a", "k") },
+		"FinishIdempotent":  func() error { return s.FinishIdempotent(ctx, "a", "k", "owner", answer) },
+		"ReleaseIdempotent": func() error { return s.ReleaseIdempotent(ctx, "a", "k", "owner") },
 		"AppendAudit":       func() error { return s.AppendAudit(ctx, event("x", t0, "a", "op")) },
 		"FinishAudit":       func() error { return s.FinishAudit(ctx, "x", store.OutcomeFailed, 500, "") },
 		"ListAudit":         func() error { _, err := s.ListAudit(ctx, store.AuditFilter{}); return err },
@@ -580,8 +609,8 @@ func testReopen(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustOwn(t, s, "alice", "done", "fp")
-	if err := s.FinishIdempotent(ctx, "alice", "done", answer); err != nil {
+	done := mustOwn(t, s, "alice", "done", "fp")
+	if err := s.FinishIdempotent(ctx, "alice", "done", done, answer); err != nil {
 		t.Fatal(err)
 	}
 	mustOwn(t, s, "alice", "open", "fp")
