@@ -124,11 +124,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		serve(ln, sims[name])
 	}
 
-	fmt.Fprint(stdout, Env(urls))
-	fmt.Fprintf(stdout, "# vendorsim: %d customers per vendor (%.0f%% joined GDAP/Crayon); faults: PUT <url>/_sim/faults\n",
+	_, _ = fmt.Fprint(stdout, Env(urls))
+	_, _ = fmt.Fprintf(stdout, "# vendorsim: %d customers per vendor (%.0f%% joined GDAP/Crayon); faults: PUT <url>/_sim/faults\n",
 		max(*customers, 0), *joined*100)
 	if issuer != nil {
-		fmt.Fprintf(stdout, "# token: curl -s -u dev-reader:dev-reader-secret -d grant_type=client_credentials %s/token\n", urls["oidc"])
+		_, _ = fmt.Fprintf(stdout, "# token: curl -s -u dev-reader:dev-reader-secret -d grant_type=client_credentials %s/token\n", urls["oidc"])
 	}
 	<-ctx.Done()
 	return nil

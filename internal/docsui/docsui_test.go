@@ -41,7 +41,7 @@ func TestPageAndAssetsCarryTheCSP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
@@ -54,7 +54,7 @@ func TestPageAndAssetsCarryTheCSP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Errorf("unknown asset: %d %s, want a 404 problem", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -66,7 +66,7 @@ func TestAssetRevalidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	etag := resp.Header.Get("ETag")
 	req, _ := http.NewRequest("GET", srv.URL+"/docs/assets/swagger-ui.css", nil)
 	req.Header.Set("If-None-Match", etag)
@@ -74,7 +74,7 @@ func TestAssetRevalidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if etag == "" || resp.StatusCode != http.StatusNotModified {
 		t.Errorf("revalidation with ETag %q: %d, want 304", etag, resp.StatusCode)
 	}

@@ -355,7 +355,7 @@ func (o *Onboardings) Start(ctx context.Context, req OnboardingRequest) (Onboard
 	if req.Audit != nil {
 		if audit, err = req.Audit.Begin(ctx, j); err != nil {
 			ob.Job.State, ob.Job.LastError, ob.Job.FinishedAt = model.SyncFailed, "not sent to the vendor: "+err.Error(), &now
-			o.save(ctx, &ob)
+			_ = o.save(ctx, &ob)
 			return OnboardingResult{}, err
 		}
 	}

@@ -293,7 +293,7 @@ func (c *Client) attempt(parent context.Context, call Call, req *http.Request) e
 	defer func() {
 		// Drain a little so the connection can be reused, then close.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}()
 	resp.Body = limitBody(resp.Body)
 	if err := call.Handle(resp); err != nil {

@@ -102,7 +102,7 @@ func statusServer(t *testing.T, retryAfter string, statuses ...int) (*httptest.S
 			w.Header().Set("Retry-After", retryAfter)
 		}
 		w.WriteHeader(s)
-		fmt.Fprint(w, `{"ok":true}`)
+		_, _ = fmt.Fprint(w, `{"ok":true}`)
 	}))
 	t.Cleanup(srv.Close)
 	return srv, h
@@ -307,7 +307,7 @@ func TestRetryAfterConnectionReset(t *testing.T) {
 		if n.Add(1) == 1 {
 			conn, _, err := w.(http.Hijacker).Hijack()
 			if err == nil {
-				conn.Close() // no answer at all
+				_ = conn.Close() // no answer at all
 			}
 			return
 		}
@@ -572,7 +572,7 @@ func TestBodyCutOffByTimeoutIsATimeout(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		fmt.Fprint(w, `{"items": [`)
+		_, _ = fmt.Fprint(w, `{"items": [`)
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	}))

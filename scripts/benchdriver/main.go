@@ -74,7 +74,7 @@ func main() {
 				resp, err := client.Do(req)
 				if err == nil {
 					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+					_ = resp.Body.Close()
 				}
 				el := time.Since(t0)
 				if ctx.Err() != nil && err != nil {

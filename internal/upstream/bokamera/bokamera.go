@@ -67,7 +67,7 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 		errs = append(errs, errors.New("APIKey is required"))
 	}
 	if cfg.Username == "" || cfg.Password == "" {
-		errs = append(errs, errors.New("Username and Password are required"))
+		errs = append(errs, errors.New("username and password are required"))
 	}
 	if cfg.CompanyID != "" && !upstream.IsGUID(cfg.CompanyID) {
 		errs = append(errs, errors.New("CompanyID must be a GUID"))

@@ -228,12 +228,12 @@ func TestWrongCredentials(t *testing.T) {
 	t.Run("client id", func(t *testing.T) {
 		c, _, _ := setup(t, bokamerasim.Options{}, func(cfg *Config) { cfg.ClientID = "other-client" })
 		_, err := c.UserSyncJobs(context.Background(), "")
-		vendorErr(t, err, upstream.ErrCredentials, http.StatusUnauthorized, "invalid_client")
+		_ = vendorErr(t, err, upstream.ErrCredentials, http.StatusUnauthorized, "invalid_client")
 	})
 	t.Run("api key", func(t *testing.T) {
 		c, _, _ := setup(t, bokamerasim.Options{}, func(cfg *Config) { cfg.APIKey = "11111111-2222-3333-4444-555555555555" })
 		_, _, err := c.ListCustomers(context.Background(), CustomerQuery{})
-		vendorErr(t, err, upstream.ErrCredentials, http.StatusUnauthorized, "Unauthorized")
+		_ = vendorErr(t, err, upstream.ErrCredentials, http.StatusUnauthorized, "Unauthorized")
 		if strings.Contains(err.Error(), "11111111") {
 			t.Fatal("error leaks the API key")
 		}
@@ -314,10 +314,10 @@ func TestAllCustomersStopsRunawayPaging(t *testing.T) {
 	// A server that ignores Skip and always claims more would loop forever.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/token" {
-			w.Write([]byte(`{"access_token":"a","expires_in":300}`))
+			_, _ = w.Write([]byte(`{"access_token":"a","expires_in":300}`))
 			return
 		}
-		w.Write([]byte(`{"Offset":0,"Total":1000000,"Results":[{"Id":"x","Firstname":"A"}]}`))
+		_, _ = w.Write([]byte(`{"Offset":0,"Total":1000000,"Results":[{"Id":"x","Firstname":"A"}]}`))
 	}))
 	defer srv.Close()
 	c, err := New(newUpstream(t), Config{BaseURL: srv.URL + "/", TokenURL: srv.URL + "/token", APIKey: "k", Username: "u", Password: "p"})
@@ -393,9 +393,9 @@ func TestUnknownAndInvalidJob(t *testing.T) {
 	c, _, _ := setup(t, bokamerasim.Options{}, nil)
 	ctx := context.Background()
 	_, err := c.UserSyncJob(ctx, "0b7e1c2d-3f4a-4b5c-8d6e-7f8a9b0c1d2e", "")
-	vendorErr(t, err, upstream.ErrNotFound, http.StatusNotFound, "NotFound")
+	_ = vendorErr(t, err, upstream.ErrNotFound, http.StatusNotFound, "NotFound")
 	_, err = c.UserSyncJob(ctx, "not a guid/..", "")
-	vendorErr(t, err, upstream.ErrRejected, http.StatusBadRequest, "RequestBindingException")
+	_ = vendorErr(t, err, upstream.ErrRejected, http.StatusBadRequest, "RequestBindingException")
 }
 
 func TestInjectedFaults(t *testing.T) {
@@ -480,10 +480,10 @@ func TestWireFormats(t *testing.T) {
 	// Some deployments answer the customer query with a bare array.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/token" {
-			w.Write([]byte(`{"access_token":"a","expires_in":300}`))
+			_, _ = w.Write([]byte(`{"access_token":"a","expires_in":300}`))
 			return
 		}
-		w.Write([]byte(`[{"Id":"1","FirstName":"Ada","lastname":"L","Visible":true},{"Id":"2","Firstname":"Bo"}]`))
+		_, _ = w.Write([]byte(`[{"Id":"1","FirstName":"Ada","lastname":"L","Visible":true},{"Id":"2","Firstname":"Bo"}]`))
 	}))
 	defer srv.Close()
 	c, err := New(newUpstream(t), Config{BaseURL: srv.URL + "/", TokenURL: srv.URL + "/token", APIKey: "k", Username: "u", Password: "p"})
@@ -501,7 +501,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, want := range []string{"upstream client", "BaseURL", "TokenURL", "APIKey", "Username and Password", "CompanyID"} {
+	for _, want := range []string{"upstream client", "BaseURL", "TokenURL", "APIKey", "username and password", "CompanyID"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

@@ -29,11 +29,11 @@ func TestCustomerByID(t *testing.T) {
 	}
 
 	_, err = c.Customer(ctx, "00000000-0000-4000-8000-00000000abcd")
-	vendorErr(t, err, upstream.ErrNotFound, http.StatusNotFound, "")
+	_ = vendorErr(t, err, upstream.ErrNotFound, http.StatusNotFound, "")
 
 	before := len(sim.Requests())
 	_, err = c.Customer(ctx, "not-a-guid")
-	vendorErr(t, err, upstream.ErrNotFound, http.StatusNotFound, "")
+	_ = vendorErr(t, err, upstream.ErrNotFound, http.StatusNotFound, "")
 	if len(sim.Requests()) != before {
 		t.Fatal("a malformed id reached BokaMera")
 	}
@@ -63,5 +63,5 @@ func TestCustomerByIDWhenServerIgnoresFilter(t *testing.T) {
 		t.Fatalf("got %+v, %v; want customer %s from a later page", got, err, last.ID)
 	}
 	_, err = c.Customer(context.Background(), "00000000-0000-4000-8000-00000000abcd")
-	vendorErr(t, err, upstream.ErrNotFound, http.StatusNotFound, "")
+	_ = vendorErr(t, err, upstream.ErrNotFound, http.StatusNotFound, "")
 }

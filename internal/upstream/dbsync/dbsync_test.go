@@ -213,7 +213,7 @@ func TestUnregisterTwiceIsNotFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.UnregisterUser(ctx, "Contoso AB", "per.ek@contoso.se")
-	vendorErr(t, err, "unregister_user", http.StatusOK, "user_not_found", upstream.ErrNotFound)
+	_ = vendorErr(t, err, "unregister_user", http.StatusOK, "user_not_found", upstream.ErrNotFound)
 }
 
 func TestClassifyToleratesWording(t *testing.T) {
@@ -269,7 +269,7 @@ func TestInjectedServerErrorIsTransportFailure(t *testing.T) {
 
 	sim.Faults.Set(simfault.Fault{Malformed: true})
 	_, err = c.AuthenticateUser(context.Background(), "Contoso AB", "per.ek@contoso.se")
-	vendorErr(t, err, "authenticate_user", http.StatusOK, "", upstream.ErrMalformed)
+	_ = vendorErr(t, err, "authenticate_user", http.StatusOK, "", upstream.ErrMalformed)
 }
 
 func TestWrongBasePathIsEndpointNotFound(t *testing.T) {
@@ -373,9 +373,9 @@ func TestCredentialMessagesAreTheGatewaysProblem(t *testing.T) {
 
 func TestEmptyValueArray(t *testing.T) {
 	_, err := stub(t, `{"value":[]}`).RegisterUser(context.Background(), "C", "u")
-	vendorErr(t, err, "register_user", http.StatusOK, "", upstream.ErrMalformed)
+	_ = vendorErr(t, err, "register_user", http.StatusOK, "", upstream.ErrMalformed)
 	_, err = stub(t, `{"result":"ok"}`).LicenseDetails(context.Background(), "")
-	vendorErr(t, err, "license_details", http.StatusOK, "", upstream.ErrMalformed)
+	_ = vendorErr(t, err, "license_details", http.StatusOK, "", upstream.ErrMalformed)
 	// For licenseDetails an empty list simply means nobody is licensed.
 	d, err := stub(t, `{"value":[]}`).LicenseDetails(context.Background(), "")
 	if err != nil || len(d.Users) != 0 || d.Quota != nil {

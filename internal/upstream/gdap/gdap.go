@@ -93,7 +93,7 @@ func New(up *upstream.Client, cfg Config) (*Client, error) {
 	case cfg.Token != "" && creds:
 		errs = append(errs, errors.New("set either Token or client credentials, not both"))
 	case cfg.Token == "" && !creds:
-		errs = append(errs, errors.New("Token or client credentials (TokenURL, ClientID, ClientSecret, Scope) are required"))
+		errs = append(errs, errors.New("a token or client credentials (TokenURL, ClientID, ClientSecret, Scope) are required"))
 	case creds:
 		if _, err := upstream.HTTPURL("TokenURL", cfg.TokenURL); err != nil {
 			errs = append(errs, err)

@@ -529,7 +529,7 @@ func TestNewValidation(t *testing.T) {
 		cfg   Config
 		wants []string
 	}{
-		{"everything missing", Config{}, []string{"BaseURL", "PartnerID", "Token or client credentials"}},
+		{"everything missing", Config{}, []string{"BaseURL", "PartnerID", "token or client credentials"}},
 		{"no trailing slash", Config{BaseURL: "https://x.example/api", PartnerID: good.PartnerID, Token: "t"}, []string{"end with /"}},
 		{"relative base", Config{BaseURL: "/api/", PartnerID: good.PartnerID, Token: "t"}, []string{"absolute http(s)"}},
 		{"both auth kinds", Config{BaseURL: good.BaseURL, PartnerID: good.PartnerID, Token: "t", ClientID: "c"}, []string{"not both"}},

@@ -292,7 +292,8 @@ func TestKeyIsUnambiguous(t *testing.T) {
 	if Key("a:b", "c") == Key("a", "b:c") || Key("ab", "") == Key("a", "b") {
 		t.Error("different parts give the same key")
 	}
-	if Key("tenant", "q") != Key("tenant", "q") {
+	first, again := Key("tenant", "q"), Key("tenant", "q")
+	if first != again {
 		t.Error("Key is not deterministic")
 	}
 }

@@ -27,7 +27,7 @@ func TestShapeRewritesAnswersAndIsSetAtRunTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, strings.TrimSpace(string(b))
 	}
@@ -38,7 +38,7 @@ func TestShapeRewritesAnswersAndIsSetAtRunTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	if _, b := get("/"); b != `{"Id":"3f1c2b8e-5a4d-4c7b-9e21-6d0f8a7b1c01","Items":[{"A":1,"B":"x"}]}` {

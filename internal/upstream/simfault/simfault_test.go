@@ -68,7 +68,7 @@ func TestHangEndsWhenClientGivesUp(t *testing.T) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/items", nil)
 	resp, err := srv.Client().Do(req)
 	if err == nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		t.Fatal("a hanging simulator answered")
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {

@@ -26,7 +26,7 @@ func do(t *testing.T, base, method, path, bearer string, body io.Reader, edit fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }

@@ -184,7 +184,7 @@ func durationOf(d string) time.Duration {
 		return 0
 	}
 	var n int
-	fmt.Sscan(m[1], &n)
+	_, _ = fmt.Sscan(m[1], &n)
 	days := n
 	if m[2] == "Y" {
 		days = n * 365
