@@ -30,7 +30,10 @@ func TestEveryGetRouteAnswersHeadAndOptions(t *testing.T) {
 			return nil
 		}
 		gets++
-		path := param.ReplaceAllString(strings.TrimSuffix(route, "/"), "1")
+		// A parameter gets a value that exists where the route serves
+		// files; any value does for the others.
+		path := strings.ReplaceAll(strings.TrimSuffix(route, "/"), "{file}", "swagger-ui.css")
+		path = param.ReplaceAllString(path, "1")
 		for _, probe := range []string{http.MethodHead, http.MethodOptions} {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(probe, path, nil))
