@@ -93,9 +93,29 @@ export interface paths {
         };
         /**
          * Browsable documentation
-         * @description A page over this contract.
+         * @description Swagger UI over this contract, served from the binary (no CDN).
          */
         get: operations["getDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/assets/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file of the documentation page
+         * @description Swagger UI's script, style sheet and icon, and the page's start-up script.
+         */
+        get: operations["getDocsAsset"];
         put?: never;
         post?: never;
         delete?: never;
@@ -118,6 +138,14 @@ export interface paths {
          *     (joined on the tenant id, then on the onmicrosoft domain) become one
          *     customer listing both vendor references; BokaMera booking customers
          *     are listed too. Sorted by name. Needs `customers:read`.
+         *
+         *     Served from an in-memory snapshot refreshed in the background
+         *     (`GATEWAY_SNAPSHOT_INTERVAL`): each source's `age_ms` says how
+         *     old its part is. `Cache-Control: no-cache` waits for a build that
+         *     starts after the request. A page token keeps walking the snapshot
+         *     it was issued from; once that snapshot is no longer kept, the token
+         *     gets 400 and the walk must start again. Answers carry an `ETag`;
+         *     `If-None-Match` with it gives 304.
          */
         get: operations["listCustomers"];
         put?: never;
@@ -148,6 +176,12 @@ export interface paths {
          *       case-insensitively, a name GDAP or Crayon knows the organization by;
          *       for a booking-system person, the users whose user name is the
          *       person's e-mail address.
+         *     - `subscriptions`: the Crayon subscriptions of its tenants, with
+         *       seat totals per product.
+         *     - `gdap_relationships`: the partner's GDAP relationships with its
+         *       Microsoft tenant (status, roles, end date); `unknown` when GDAP
+         *       offers no relationship listing, which leaves the rest of the view
+         *       and `complete` unaffected.
          *     - `booking_records`: BokaMera customers whose e-mail domain equals one
          *       of the organization's domains: its onmicrosoft domain, and its
          *       primary contact's e-mail domain unless that is a public mail
@@ -311,6 +345,159 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List licence subscriptions
+         * @description One page of Crayon subscriptions (the partner's Microsoft licences),
+         *     each with the gateway customer its tenant belongs to (`customer_id`,
+         *     merged as `GET /v1/customers` merges; absent when the tenant and
+         *     GDAP lookups could not place it, then `complete` is false). With
+         *     `customer_id`, the customer's Crayon tenants are listed one after the
+         *     other. The page token carries Crayon's own position (tenant, page
+         *     and the page size Crayon really used), so a vendor-side page-size cap
+         *     loses nothing. Needs `subscriptions:read`.
+         */
+        get: operations["listSubscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a licence subscription
+         * @description One Crayon subscription with its customer. Needs `subscriptions:read`.
+         */
+        get: operations["getSubscription"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gdap/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a GDAP role template
+         * @description Publishes a template of Entra roles and a relationship duration at
+         *     GDAP (PublishTemplate) and returns the new template's id. The roles
+         *     are checked against GDAP's GetAvailableRoles and the duration against
+         *     GDAP's range (P1D to P2Y) before anything is published; a role GDAP
+         *     does not offer is 400 naming it. Never retried. Audited. Needs
+         *     `gdap:onboard`.
+         */
+        post: operations["publishGDAPTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gdap/templates/{id}/security-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a template's security groups
+         * @description Creates one security group per role of the template, owned by
+         *     `owner_id`, and maps the partner's Admin Agents group into them
+         *     (CreateSecurityGroupsByTemplate). Never retried. Audited. Needs
+         *     `gdap:onboard`.
+         */
+        post: operations["createGDAPSecurityGroups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gdap/onboardings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start moving a customer onto GDAP
+         * @description Starts an onboarding job for one customer tenant and answers 202
+         *     with the job to poll. `template` mode runs, one after the other:
+         *     1 `publish_template` (skipped when `template_id` is given),
+         *     2 `create_security_groups` (skipped when `template_id` is given
+         *     without `group_owner_id`), 3 `migrate_customer`
+         *     (MigrateCustomerByTemplate). `express` mode runs one step,
+         *     `express_transition`, which does all of it at GDAP. Transitions
+         *     activate the relationship synchronously at GDAP (about a minute).
+         *
+         *     Before the job is recorded the roles are checked against GDAP's
+         *     GetAvailableRoles and the duration against P1D..P2Y. Only one
+         *     onboarding per customer may be active: a second one is 409 and GDAP
+         *     is not called. Vendor calls are never retried; when a step fails the
+         *     job ends `failed` with `failed_step` and `last_error` naming it, and
+         *     the later steps `not_run`. Audited (begun before the first step,
+         *     finished with the job's outcome). Needs `gdap:onboard`.
+         */
+        post: operations["startGDAPOnboarding"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gdap/onboardings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an onboarding job
+         * @description One onboarding job with its steps. A job whose record has not moved
+         *     for longer than two steps can take (the gateway stopped while it
+         *     ran) is reported `failed`, naming the interrupted step. Needs
+         *     `gdap:onboard`.
+         */
+        get: operations["getGDAPOnboarding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sync-jobs": {
         parameters: {
             query?: never;
@@ -435,10 +622,19 @@ export interface components {
             /**
              * @description True when the vendor failed (or was not called: circuit open, at
              *     capacity) and its last good answer, kept for a short time, was
-             *     served instead. `status` is then `ok` and `detail` says why and
-             *     how old the answer is.
+             *     served instead. `status` is then the vendor's real status now
+             *     (`error`, `timeout` or `unavailable`, never `ok`), `age_ms` says
+             *     how old the served answer is and `detail` why; the answer's
+             *     `complete` is false.
              */
             stale: boolean;
+            /**
+             * @description How old this vendor's data in the answer is, in milliseconds: 0
+             *     when it was read for this request; the age of the snapshot part
+             *     for list answers (see `Cache-Control: no-cache`), or of the
+             *     stale answer served.
+             */
+            age_ms?: number;
             detail?: string;
         };
         /** @enum {string} */
@@ -471,10 +667,13 @@ export interface components {
             complete: boolean;
         };
         /**
-         * @description A source status, or `not_applicable` when nothing links the customer to the vendor, so it was not asked.
+         * @description A source status, or `not_applicable` when nothing links the customer
+         *     to the vendor, so it was not asked, or `unknown` when the vendor
+         *     offers no way to know (GDAP without a relationship listing); `unknown`
+         *     does not make the view incomplete.
          * @enum {string}
          */
-        SectionStatus: "ok" | "error" | "timeout" | "unavailable" | "not_applicable";
+        SectionStatus: "ok" | "error" | "timeout" | "unavailable" | "not_applicable" | "unknown";
         /** @description Where a section of the customer view came from and how that went. Not `ok` means the section's items are empty. */
         Section: {
             vendor: components["schemas"]["Vendor"];
@@ -522,6 +721,15 @@ export interface components {
             /** @description The customer's BokaMera booking records. */
             booking_records: components["schemas"]["Section"] & {
                 items: components["schemas"]["BookingCustomer"][];
+            };
+            /** @description The Crayon subscriptions of the customer's tenants, with totals per product (by part number). */
+            subscriptions: components["schemas"]["Section"] & {
+                items: components["schemas"]["Subscription"][];
+                totals: components["schemas"]["ProductTotal"][];
+            };
+            /** @description The partner's GDAP relationships with the customer's Microsoft tenant, newest first; status `unknown` when GDAP offers no relationship listing. */
+            gdap_relationships: components["schemas"]["Section"] & {
+                items: components["schemas"]["GDAPRelationship"][];
             };
             /** @description One entry per vendor asked; `duration_ms` adds up the rounds (identify, then sections). */
             sources: components["schemas"]["Sources"];
@@ -653,6 +861,202 @@ export interface components {
             /** @description True when the user may run the integration. */
             licensed: boolean;
             user_id?: string;
+            /** @description Why `licensed` is false, e.g. the licence has expired. */
+            reason?: string;
+            sources: components["schemas"]["Sources"];
+            complete: boolean;
+        };
+        /**
+         * @description Crayon's subscription status; `unknown` for none, a combination, or a status newer than the gateway.
+         * @enum {string}
+         */
+        SubscriptionStatus: "active" | "suspended" | "deleted" | "customer_cancellation" | "converted" | "expired" | "pending" | "cancelled" | "disabled" | "unknown";
+        /** @description A Microsoft licence subscription the partner holds for a customer tenant (Crayon). */
+        Subscription: {
+            id: string;
+            /** @description The gateway customer (`GET /v1/customers/{id}`); absent when it could not be worked out. */
+            customer_id?: string;
+            /** @description The Crayon customer tenant. */
+            tenant_id: string;
+            /** @description Microsoft's subscription id. */
+            publisher_subscription_id?: string;
+            name: string;
+            product_name: string;
+            part_number: string;
+            /** @description Seats. */
+            quantity: number;
+            status: components["schemas"]["SubscriptionStatus"];
+            /** @enum {string} */
+            billing_cycle: "monthly" | "annual" | "none" | "one_time" | "bi_annually" | "two_years" | "three_years" | "quarterly" | "unknown";
+            /** @description ISO 8601 commitment term, e.g. P1Y. */
+            term_duration?: string;
+            /** Format: date-time */
+            term_start?: string;
+            /** Format: date-time */
+            term_end?: string;
+            /** @description Present only when Crayon says. */
+            auto_renew?: boolean;
+            is_trial: boolean;
+        };
+        SubscriptionList: {
+            items: components["schemas"]["Subscription"][];
+            /** @description Absent on the last page. */
+            next_page_token?: string;
+            sources: components["schemas"]["Sources"];
+            complete: boolean;
+        };
+        /** @description A subscription, with the sources of the answer. */
+        SubscriptionDetail: components["schemas"]["Subscription"] & {
+            sources: components["schemas"]["Sources"];
+            complete: boolean;
+        };
+        /** @description A delegated-admin relationship (Microsoft Graph delegatedAdminRelationship, as GDAP reports it). */
+        GDAPRelationship: {
+            id: string;
+            display_name?: string;
+            /** @enum {string} */
+            status: "created" | "approval_pending" | "approved" | "activating" | "active" | "expiring" | "expired" | "termination_requested" | "terminating" | "terminated" | "unknown";
+            customer_tenant_id: string;
+            customer_name?: string;
+            /** @description ISO 8601, P1D to P2Y. */
+            duration?: string;
+            auto_extend_duration?: string;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            activated_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
+            /** @description The Entra role definition ids the relationship grants. */
+            role_ids: string[];
+        };
+        /** @description One product's subscriptions of a customer, summed. */
+        ProductTotal: {
+            product_name: string;
+            part_number: string;
+            subscriptions: number;
+            /** @description Seats over every subscription of the product. */
+            quantity: number;
+            /** @description Seats of the active ones. */
+            active_quantity: number;
+        };
+        /** @description Entra role definition ids as GET /v1/roles lists them; no duplicates. */
+        RoleIDs: string[];
+        /**
+         * @description ISO 8601 duration from P1D to P2Y (730 days), e.g. P730D or P2Y.
+         * @example P2Y
+         */
+        GDAPDuration: string;
+        GDAPTemplateRequest: {
+            name: string;
+            role_ids: components["schemas"]["RoleIDs"];
+            duration: components["schemas"]["GDAPDuration"];
+        };
+        GDAPTemplate: {
+            /**
+             * Format: uuid
+             * @description The id GDAP gave the template (read from its message).
+             */
+            template_id: string;
+            name: string;
+            roles: components["schemas"]["Role"][];
+            duration: string;
+            /** @description GDAP's message. */
+            message?: string;
+            sources: components["schemas"]["Sources"];
+            complete: boolean;
+        };
+        GDAPSecurityGroupsRequest: {
+            /**
+             * Format: uuid
+             * @description Entra object id of the user who will own the groups.
+             */
+            owner_id: string;
+        };
+        GDAPSecurityGroup: {
+            succeeded: boolean;
+            /** @description The group's id, when GDAP's line names one. */
+            group_id?: string;
+            /** @description GDAP's line about the group. */
+            text: string;
+        };
+        GDAPSecurityGroupsResult: {
+            template_id: string;
+            security_groups: components["schemas"]["GDAPSecurityGroup"][];
+            message?: string;
+            sources: components["schemas"]["Sources"];
+            complete: boolean;
+        };
+        GDAPOnboardingRequest: {
+            /**
+             * Format: uuid
+             * @description The customer's Microsoft tenant id.
+             */
+            customer_tenant_id: string;
+            /** @enum {string} */
+            mode: "template" | "express";
+            /**
+             * Format: uuid
+             * @description `template` mode: reuse this published template instead of publishing one.
+             */
+            template_id?: string;
+            /** @description `template` mode without `template_id`: the new template's name. */
+            template_name?: string;
+            role_ids?: components["schemas"]["RoleIDs"];
+            duration: components["schemas"]["GDAPDuration"];
+            /**
+             * Format: uuid
+             * @description `template` mode: the Entra user who will own the security groups (required without `template_id`).
+             */
+            group_owner_id?: string;
+        };
+        GDAPOnboardingStep: {
+            number: number;
+            /** @enum {string} */
+            name: "publish_template" | "create_security_groups" | "migrate_customer" | "express_transition";
+            /** @enum {string} */
+            state: "pending" | "running" | "succeeded" | "failed" | "skipped" | "not_run";
+            /** @description GDAP's message, or why the step was skipped. */
+            detail?: string;
+            /** @description Why the step failed. */
+            error?: string;
+            /** Format: date-time */
+            started_at?: string;
+            /** Format: date-time */
+            finished_at?: string;
+        };
+        GDAPOnboarding: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "gdap-onboarding";
+            customer_tenant_id: string;
+            /** @enum {string} */
+            mode: "template" | "express";
+            /**
+             * @description `failed`: see `failed_step` and `last_error`.
+             * @enum {string}
+             */
+            state: "pending" | "running" | "succeeded" | "failed";
+            template_id?: string;
+            template_name?: string;
+            role_ids?: string[];
+            duration: string;
+            group_owner_id?: string;
+            steps: components["schemas"]["GDAPOnboardingStep"][];
+            /** @description The number of the step that failed. */
+            failed_step?: number;
+            security_groups?: components["schemas"]["GDAPSecurityGroup"][];
+            assigned_role_ids?: string[];
+            last_error?: string;
+            requested_by: string;
+            client_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            finished_at?: string;
             sources: components["schemas"]["Sources"];
             complete: boolean;
         };
@@ -685,8 +1089,12 @@ export interface components {
              * @description The gateway's job id.
              */
             id: string;
-            kind: components["schemas"]["SyncJobKind"];
-            /** @description The BokaMera company, or the GDAP partner tenant. */
+            /**
+             * @description The job kind; `gdap-onboarding` jobs (GET /v1/gdap/onboardings/{id} shows their steps) are listed here too.
+             * @enum {string}
+             */
+            kind: "gdap-customers" | "axema-users" | "gdap-onboarding";
+            /** @description The BokaMera company, the GDAP partner tenant, or (gdap-onboarding) the customer tenant. */
             company_id: string;
             state: components["schemas"]["SyncJobState"];
             /** @description BokaMera's job id (axema-users). */
@@ -725,7 +1133,7 @@ export interface components {
             complete: boolean;
         };
         /** @enum {string} */
-        AuditOperation: "agreements.add" | "licenses.register" | "licenses.unregister" | "sync_jobs.start";
+        AuditOperation: "agreements.add" | "licenses.register" | "licenses.unregister" | "sync_jobs.start" | "gdap.publish_template" | "gdap.create_security_groups" | "gdap.onboard";
         AuditEvent: {
             id: string;
             /** Format: date-time */
@@ -759,6 +1167,7 @@ export interface components {
         /** @description No such record. */
         NotFound: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -768,6 +1177,7 @@ export interface components {
         /** @description The vendor refused because of the record's current state, or the Idempotency-Key is in use. */
         Conflict: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -777,6 +1187,7 @@ export interface components {
         /** @description The body is larger than 64 KiB. */
         ContentTooLarge: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -786,6 +1197,7 @@ export interface components {
         /** @description The body is not sent as application/json. */
         UnsupportedMediaType: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -795,6 +1207,7 @@ export interface components {
         /** @description The vendor rejected a well-formed request, or the Idempotency-Key was used for another request. */
         Unprocessable: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -804,6 +1217,7 @@ export interface components {
         /** @description Invalid input; `errors` names each mistake. */
         BadRequest: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -813,6 +1227,7 @@ export interface components {
         /** @description Missing or invalid bearer token. */
         Unauthorized: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 /** @description The RFC 6750 Bearer challenge. */
                 "WWW-Authenticate"?: string;
                 [name: string]: unknown;
@@ -824,6 +1239,7 @@ export interface components {
         /** @description The token is valid but no role grants the needed permission. */
         Forbidden: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -833,6 +1249,7 @@ export interface components {
         /** @description Every vendor this answer needs failed. */
         BadGateway: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -842,6 +1259,7 @@ export interface components {
         /** @description Every vendor this answer needs is unavailable (circuit open). */
         ServiceUnavailable: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -852,6 +1270,7 @@ export interface components {
         /** @description No vendor this answer needs answered within the time budget. */
         GatewayTimeout: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -861,6 +1280,7 @@ export interface components {
         /** @description A sync of this kind is already active for the company (the vendor was not called), BokaMera says one already runs, or the Idempotency-Key is in use. */
         SyncConflict: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -870,17 +1290,61 @@ export interface components {
         /** @description The gateway's database is unavailable; no vendor was called. */
         StoreUnavailable: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The answer is the one whose `ETag` was sent in `If-None-Match`; no body. */
+        NotModified: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content?: never;
         };
+        /** @description The request body was still arriving when the request's time budget ran out; nothing was sent to a vendor. */
+        RequestTimeout: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request's header fields are larger than the gateway accepts. */
+        HeadersTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The gateway failed in a way it did not expect (a bug); the answer names the request id to report. */
+        InternalError: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /**
-         * @description The caller (token subject) is over its rate limit. Wait the
+         * @description The caller (token subject) is over its rate limit, or its address
+         *     sent too many requests that failed authentication. Wait the
          *     `Retry-After` seconds before the next request; other callers are
          *     not affected.
          */
         TooManyRequests: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -910,6 +1374,21 @@ export interface components {
     headers: {
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
+        /**
+         * @description The request's id: the caller's own when it sent a valid one (at
+         *     most 64 characters of `[A-Za-z0-9._-]`), else a new one. Problems
+         *     carry it as `instance` (`urn:request:<id>`), and log lines as
+         *     `request_id`.
+         */
+        RequestId: string;
+        /**
+         * @description A weak validator of the answer; send it back in `If-None-Match`
+         *     for a 304 when nothing changed. List pages from the snapshot take
+         *     it from the items and the sources' statuses, not their timing.
+         */
+        ETag: string;
+        /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key`; the vendor was not called again. */
+        IdempotentReplayed: "true";
     };
     pathItems: never;
 }
@@ -927,6 +1406,7 @@ export interface operations {
             /** @description Alive. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -947,6 +1427,7 @@ export interface operations {
             /** @description Ready. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -956,6 +1437,7 @@ export interface operations {
             /** @description Draining for shutdown. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
@@ -977,6 +1459,7 @@ export interface operations {
             /** @description The exposition. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -997,6 +1480,7 @@ export interface operations {
             /** @description The document. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1017,6 +1501,7 @@ export interface operations {
             /** @description An HTML page. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1025,12 +1510,46 @@ export interface operations {
             };
         };
     };
+    getDocsAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/javascript": string;
+                    "text/css": string;
+                    "image/png": string;
+                };
+            };
+            /** @description The copy the client holds (If-None-Match) is current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
     listCustomers: {
         parameters: {
             query?: {
                 /** @description Case-insensitive text found in the name, domain, Microsoft tenant id or contact e-mail. */
                 q?: string;
-                /** @description Only customers this vendor knows (and only this vendor is called). */
+                /** @description Only customers this vendor knows (and only this vendor's source is reported). */
                 vendor?: "gdap" | "crayon" | "bokamera";
                 /** @description Items per page (1 to 200, default 50). */
                 page_size?: components["parameters"]["PageSize"];
@@ -1046,16 +1565,28 @@ export interface operations {
             /** @description A page of customers. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerList"];
                 };
             };
+            /** @description The page has not changed since the `ETag` sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1076,16 +1607,22 @@ export interface operations {
             /** @description The customer 360 view. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerView"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1118,16 +1655,21 @@ export interface operations {
             /** @description A page of tenants. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TenantList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1148,17 +1690,22 @@ export interface operations {
             /** @description The tenant. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TenantDetail"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1179,17 +1726,22 @@ export interface operations {
             /** @description The consents. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AgreementList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1222,6 +1774,8 @@ export interface operations {
             /** @description The consent as Crayon stored it. */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1232,11 +1786,14 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1254,16 +1811,21 @@ export interface operations {
             /** @description The roles. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RoleList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1286,16 +1848,21 @@ export interface operations {
             /** @description The licensed users. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LicenseList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1325,6 +1892,8 @@ export interface operations {
             /** @description The user is registered. */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description The licence check of the user. */
                     Location?: string;
                     [name: string]: unknown;
@@ -1336,11 +1905,14 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1363,18 +1935,23 @@ export interface operations {
             /** @description The check. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LicenseCheck"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1405,6 +1982,8 @@ export interface operations {
             /** @description The user is unregistered. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1418,9 +1997,275 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    listSubscriptions: {
+        parameters: {
+            query?: {
+                /** @description Only subscriptions of this customer's Crayon tenants (an id as `GET /v1/customers` lists it). */
+                customer_id?: string;
+                /** @description Only subscriptions of this Crayon customer tenant. */
+                tenant_id?: string;
+                /** @description Only subscriptions in one of these statuses, comma-separated (e.g. `active,suspended`). */
+                status?: string;
+                /** @description Text found in the subscription's or product's name or part number. */
+                q?: string;
+                /** @description Items per page (1 to 200, default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The `next_page_token` of the previous page, used with the same filters. */
+                page_token?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of subscriptions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    getSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Crayon subscription id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionDetail"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    publishGDAPTemplate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the write safe to retry: the first answer for this key (per
+                 *     caller) is replayed, with `Idempotent-Replayed: true`, without calling
+                 *     the vendor again. The same key with a different request is 422; a
+                 *     duplicate while the first still runs is 409. Kept for 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GDAPTemplateRequest"];
+            };
+        };
+        responses: {
+            /** @description The template is published. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GDAPTemplate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    createGDAPSecurityGroups: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the write safe to retry: the first answer for this key (per
+                 *     caller) is replayed, with `Idempotent-Replayed: true`, without calling
+                 *     the vendor again. The same key with a different request is 422; a
+                 *     duplicate while the first still runs is 409. Kept for 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The template id POST /v1/gdap/templates returned. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GDAPSecurityGroupsRequest"];
+            };
+        };
+        responses: {
+            /** @description GDAP created the groups. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GDAPSecurityGroupsResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    startGDAPOnboarding: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the write safe to retry: the first answer for this key (per
+                 *     caller) is replayed, with `Idempotent-Replayed: true`, without calling
+                 *     the vendor again. The same key with a different request is 422; a
+                 *     duplicate while the first still runs is 409. Kept for 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GDAPOnboardingRequest"];
+            };
+        };
+        responses: {
+            /** @description The job is recorded and running. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /** @description The job, to poll. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GDAPOnboarding"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    getGDAPOnboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job id the gateway issued. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GDAPOnboarding"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     listSyncJobs: {
@@ -1446,15 +2291,21 @@ export interface operations {
             /** @description A page of sync jobs. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SyncJobList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -1482,6 +2333,8 @@ export interface operations {
             /** @description The vendor accepted the sync; the job is recorded. */
             202: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description The job, to poll. */
                     Location?: string;
                     [name: string]: unknown;
@@ -1493,10 +2346,14 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["SyncConflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1517,16 +2374,22 @@ export interface operations {
             /** @description The job. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SyncJobResult"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -1555,15 +2418,21 @@ export interface operations {
             /** @description One page of events. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuditEventList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
