@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -25,19 +26,6 @@ const (
 	tokenPath = "/api/v1/connect/token"
 	listPath  = "/api/v1/customertenants/"
 )
-
-// clock is a settable time source shared by client and simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func defaultConfig(base string) Config {
 	return Config{
@@ -193,7 +181,7 @@ func TestConcurrentCallsShareOneLogin(t *testing.T) {
 }
 
 func TestTokenRenewedShortlyBeforeExpiry(t *testing.T) {
-	clk := &clock{t: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)) // shared by client and simulator
 	c, sim := setup(t, crayonsim.Options{Now: clk.Now}, nil)
 	c.now = clk.Now
 	ctx := context.Background()
@@ -204,12 +192,12 @@ func TestTokenRenewedShortlyBeforeExpiry(t *testing.T) {
 		}
 	}
 	get()
-	clk.Add(54 * time.Minute) // 6 minutes left of 60: keep it
+	clk.Advance(54 * time.Minute) // 6 minutes left of 60: keep it
 	get()
 	if n := sim.Faults.Calls(http.MethodPost, tokenPath); n != 1 {
 		t.Fatalf("token requests = %d, want 1 while the token is fresh", n)
 	}
-	clk.Add(2 * time.Minute) // 4 minutes left: log in again before it lapses
+	clk.Advance(2 * time.Minute) // 4 minutes left: log in again before it lapses
 	get()
 	if n := sim.Faults.Calls(http.MethodPost, tokenPath); n != 2 {
 		t.Errorf("token requests = %d, want 2 after nearing expiry", n)
@@ -233,7 +221,7 @@ func TestRefusedTokenIsReplacedOnceAfter401(t *testing.T) {
 	// A 401 that a fresh token does not cure is reported, after one retry.
 	sim.Faults.Set(simfault.Fault{Status: http.StatusUnauthorized, PathContains: "customertenants"})
 	_, err := c.Tenant(ctx, "1001")
-	wantErr(t, err, upstream.ErrCredentials, 401, "401 Unauthorized", "Invalid token")
+	_ = wantErr(t, err, upstream.ErrCredentials, 401, "401 Unauthorized", "Invalid token")
 	if n := sim.Faults.Calls(http.MethodGet, "/api/v1/customertenants/1001/"); n != 5 {
 		t.Errorf("tenant requests = %d, want 5 (3 before, then the 401 and one retry)", n)
 	}
@@ -364,20 +352,20 @@ func TestDocumentedErrors(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := c.Tenant(ctx, "999999")
-	wantErr(t, err, upstream.ErrNotFound, 404, "NO_CONTENT", "Not found")
+	_ = wantErr(t, err, upstream.ErrNotFound, 404, "NO_CONTENT", "Not found")
 
 	before := sim.Faults.TotalCalls()
 	_, err = c.Tenant(ctx, "../organizations/1")
-	wantErr(t, err, upstream.ErrNotFound, 404, "", "not a Crayon tenant id")
+	_ = wantErr(t, err, upstream.ErrNotFound, 404, "", "not a Crayon tenant id")
 	if sim.Faults.TotalCalls() != before {
 		t.Error("a non-numeric tenant id reached Crayon")
 	}
 
 	_, _, err = c.ListTenants(ctx, TenantFilter{OrganizationID: 1})
-	wantErr(t, err, upstream.ErrCredentials, 403, "403 Forbidden", "organization 1")
+	_ = wantErr(t, err, upstream.ErrCredentials, 403, "403 Forbidden", "organization 1")
 
 	_, _, err = c.ListTenants(ctx, TenantFilter{PageSize: 501})
-	wantErr(t, err, upstream.ErrRejected, 400, "400 BadRequest", "PageSize")
+	_ = wantErr(t, err, upstream.ErrRejected, 400, "400 BadRequest", "PageSize")
 }
 
 func TestAgreements(t *testing.T) {
@@ -409,14 +397,14 @@ func TestAgreements(t *testing.T) {
 	}
 
 	_, err = c.AddAgreement(ctx, "1002", model.Agreement{Type: model.AgreementMicrosoftCustomer, Email: "x@example.com"})
-	wantErr(t, err, upstream.ErrRejected, 400, "400 BadRequest", "'First Name' must not be empty.")
+	_ = wantErr(t, err, upstream.ErrRejected, 400, "400 BadRequest", "'First Name' must not be empty.")
 
 	if _, err := c.AddAgreement(ctx, "1002", model.Agreement{Type: "eula"}); err == nil {
 		t.Error("an unknown agreement type was accepted")
 	}
 
 	_, err = c.Agreements(ctx, "999999")
-	wantErr(t, err, upstream.ErrNotFound, 404, "NO_CONTENT", "Not found")
+	_ = wantErr(t, err, upstream.ErrNotFound, 404, "NO_CONTENT", "Not found")
 }
 
 func TestInjectedFaults(t *testing.T) {
@@ -428,7 +416,7 @@ func TestInjectedFaults(t *testing.T) {
 
 	sim.Faults.Set(simfault.Fault{Status: 500})
 	_, err := c.Tenant(ctx, "1001")
-	wantErr(t, err, nil, 500, "500 InternalServerError", "Ops. Something broke")
+	_ = wantErr(t, err, nil, 500, "500 InternalServerError", "Ops. Something broke")
 
 	sim.Faults.Set(simfault.Fault{Status: 503, RetryAfterSeconds: 7})
 	_, _, err = c.ListTenants(ctx, TenantFilter{})
@@ -438,7 +426,7 @@ func TestInjectedFaults(t *testing.T) {
 
 	sim.Faults.Set(simfault.Fault{Malformed: true})
 	_, err = c.Agreements(ctx, "1001")
-	wantErr(t, err, upstream.ErrMalformed, 200, "", "")
+	_ = wantErr(t, err, upstream.ErrMalformed, 200, "", "")
 
 	sim.Faults.Set(simfault.Fault{Status: 500, PathContains: "/connect/token"})
 	sim.ExpireTokens()
@@ -467,5 +455,5 @@ func TestNonJSONErrorBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Tenant(context.Background(), "1")
-	wantErr(t, err, nil, 502, "UNABLE_TO_FORMAT_JSON", "not JSON")
+	_ = wantErr(t, err, nil, 502, "UNABLE_TO_FORMAT_JSON", "not JSON")
 }
