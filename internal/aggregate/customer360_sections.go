@@ -40,14 +40,8 @@ func (s *CustomerViews) agreementSection(ctx context.Context, id identity) (Agre
 		sec.Section = notApplicable(model.VendorCrayon, "the customer has no Crayon tenant")
 		return sec, nil
 	}
-	agreements := make([][]model.Agreement, len(id.tenants.Items))
-	calls := make([]call[struct{}], len(id.tenants.Items))
-	for i, t := range id.tenants.Items {
-		calls[i] = store(model.VendorCrayon, &agreements[i], func(ctx context.Context) ([]model.Agreement, error) {
-			return s.b.Agreements(ctx, t.ID)
-		})
-	}
-	srcs, ok := runSection(ctx, calls, &sec.Section)
+	agreements, srcs, ok := readEach(ctx, &sec.Section, model.VendorCrayon, id.tenants.Items,
+		func(ctx context.Context, t model.Tenant) ([]model.Agreement, error) { return s.b.Agreements(ctx, t.ID) })
 	if !ok {
 		return sec, srcs
 	}
@@ -92,14 +86,7 @@ func (s *CustomerViews) licenseSection(ctx context.Context, id identity) (Licens
 	if len(companies) == 0 {
 		return sec, nil
 	}
-	licenses := make([][]model.License, len(companies))
-	calls := make([]call[struct{}], len(companies))
-	for i, company := range companies {
-		calls[i] = store(model.VendorDBSync, &licenses[i], func(ctx context.Context) ([]model.License, error) {
-			return s.b.Licenses(ctx, company)
-		})
-	}
-	srcs, ok := runSection(ctx, calls, &sec.Section)
+	licenses, srcs, ok := readEach(ctx, &sec.Section, model.VendorDBSync, companies, s.b.Licenses)
 	if !ok {
 		return sec, srcs
 	}
@@ -129,14 +116,7 @@ func (s *CustomerViews) bookingSection(ctx context.Context, id identity) (Bookin
 		sec.Section = notApplicable(model.VendorBokaMera, "no e-mail domain of the organization is known")
 		return sec, nil
 	}
-	bookings := make([][]model.BookingCustomer, len(domains))
-	calls := make([]call[struct{}], len(domains))
-	for i, d := range domains {
-		calls[i] = store(model.VendorBokaMera, &bookings[i], func(ctx context.Context) ([]model.BookingCustomer, error) {
-			return s.b.SearchBookings(ctx, d)
-		})
-	}
-	srcs, ok := runSection(ctx, calls, &sec.Section)
+	bookings, srcs, ok := readEach(ctx, &sec.Section, model.VendorBokaMera, domains, s.b.SearchBookings)
 	if !ok {
 		return sec, srcs
 	}
@@ -156,13 +136,19 @@ func (s *CustomerViews) bookingSection(ctx context.Context, id identity) (Bookin
 	return sec, srcs
 }
 
-// runSection fans a section's calls out and sets its status to the worst
-// of them; ok is false when any failed.
-func runSection(ctx context.Context, calls []call[struct{}], sec *Section) (srcs []Source, ok bool) {
+// readEach makes one vendor read per key, concurrently, and sets the
+// section's status to the worst of them; ok is false when any failed, and
+// then the section stays empty: partial items would look complete.
+func readEach[K, T any](ctx context.Context, sec *Section, vendor string, keys []K, read func(context.Context, K) (T, error)) (vals []T, srcs []Source, ok bool) {
+	vals = make([]T, len(keys))
+	calls := make([]call[struct{}], len(keys))
+	for i, k := range keys {
+		calls[i] = store(vendor, &vals[i], func(ctx context.Context) (T, error) { return read(ctx, k) })
+	}
 	srcs = sourcesOf(fanOut(ctx, calls))
 	w := worst(srcs)
 	*sec = sectionOf(w)
-	return srcs, w.Status == upstream.StatusOK
+	return vals, srcs, w.Status == upstream.StatusOK
 }
 
 // mayBeIncomplete notes on a section found by the names and domains the
