@@ -147,12 +147,7 @@ func TestAgreementIdempotency(t *testing.T) {
 		}()
 		// Once Crayon sees the first request, its key is taken: the
 		// idempotency check runs before the handler calls the vendor.
-		for deadline := time.Now().Add(5 * time.Second); sims.Crayon.Faults.TotalCalls() == before; {
-			if time.Now().After(deadline) {
-				t.Fatal("the first request never reached Crayon")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, 5*time.Second, "the first request reaching Crayon", func() bool { return sims.Crayon.Faults.TotalCalls() != before })
 		statuses[1] = c.do("POST", path, validAgreement, "Idempotency-Key", "k-2").Status
 		wg.Wait()
 		if statuses[0] != 201 || statuses[1] != 409 {

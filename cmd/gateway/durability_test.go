@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -178,22 +177,12 @@ func sendTogether(t *testing.T, token, method, path, body, key string, replicas 
 // rawDo is a request safe to send from any goroutine: it reports failures
 // with t.Error and returns 0.
 func rawDo(t *testing.T, token, method, u, body, key string) int {
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	r, err := send(http.DefaultClient, method, u, token, strings.NewReader(body), "Content-Type", "application/json", "Idempotency-Key", key)
 	if err != nil {
 		t.Error(err)
 		return 0
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Error(err)
-		return 0
-	}
-	defer func() { _ = resp.Body.Close() }()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode
+	return r.Status
 }
 
 // TestDatabaseDown: with PostgreSQL refusing connections, reads keep

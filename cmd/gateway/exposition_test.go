@@ -30,7 +30,8 @@ const exportedSeriesFile = "../../deploy/exported-series.txt"
 func TestMetricsExposition(t *testing.T) {
 	sims := newVendorSims(t)
 	gw := startRun(t, nil, sims.Env(
-		"GATEWAY_CACHE_TTL", "100ms",
+		// Wide enough that the second read is a hit on a busy machine.
+		"GATEWAY_CACHE_TTL", "1s",
 		"GATEWAY_RATE_LIMIT", "0.5", "GATEWAY_RATE_BURST", "4",
 		"GATEWAY_RETRY_BACKOFF_BASE", "1ms", "GATEWAY_RETRY_BACKOFF_MAX", "2ms",
 	))
@@ -41,7 +42,7 @@ func TestMetricsExposition(t *testing.T) {
 		}
 	}
 	sims.GDAP.Faults.Set(simfault.Fault{Status: 503})
-	time.Sleep(150 * time.Millisecond) // past the cache TTL
+	time.Sleep(1200 * time.Millisecond) // past the cache TTL
 	if r := do(t, "GET", gw.URL+"/v1/customers", reader, nil); r.Status != 200 {
 		t.Fatalf("customers with GDAP failing: %d %s", r.Status, r.Body)
 	}

@@ -128,7 +128,8 @@ var matrixFaults = []matrixFault{
 		want: "ok", calls: 3, minDurationMS: 1000, budget: 8 * time.Second},
 }
 
-// problemStatus is DESIGN.md's answer when every needed vendor failed.
+// problemStatus is the answer when every needed vendor failed
+// (docs/architecture.md, Partial answers).
 var problemStatus = map[string]int{"error": http.StatusBadGateway, "timeout": http.StatusGatewayTimeout, "unavailable": http.StatusServiceUnavailable}
 
 func TestFaultMatrix(t *testing.T) {
@@ -231,7 +232,7 @@ func runFaultCase(t *testing.T, ep matrixEndpoint, failing []string, f matrixFau
 		if took > budget+budgetGrace {
 			t.Errorf("answer %d took %v; the request budget is %v", i+1, took, budget)
 		}
-		// DESIGN.md: one vendor failing is a 200 with the others' data;
+		// docs/architecture.md: one vendor failing is a 200 with the others' data;
 		// every vendor failing is a problem whose status names the cause.
 		if allFail {
 			expectProblem(t, r, problemStatus[f.want])

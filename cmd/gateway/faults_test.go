@@ -94,26 +94,12 @@ func (r *faultRig) call(method, path, body string, headers ...string) (response,
 		rd = strings.NewReader(body)
 		headers = append([]string{"Content-Type", "application/json"}, headers...)
 	}
-	req, err := http.NewRequest(method, r.gw.URL+path, rd)
+	start := time.Now()
+	out, err := send(r.http, method, r.gw.URL+path, r.spec.token, rd, headers...)
+	took := time.Since(start)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+r.spec.token)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	start := time.Now()
-	resp, err := r.http.Do(req)
-	if err != nil {
-		r.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	took := time.Since(start)
-	if err != nil {
-		r.t.Fatalf("%s %s: reading the answer: %v", method, path, err)
-	}
-	out := response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	r.spec.validate(method, path, out)
 	return out, took
 }
@@ -247,16 +233,6 @@ func (a sourcedAnswer) source(vendor string) (sourceBody, bool) {
 		}
 	}
 	return sourceBody{}, false
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(within); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-	}
 }
 
 // gate sits in front of a simulator and, while closed, holds every request

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/gateway/internal/devoidc"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera/bokamerasim"
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
@@ -226,11 +227,31 @@ func (r response) JSON(t *testing.T, v any) {
 	}
 }
 
+// waitFor polls cond every 10 ms until it holds (testclock.WaitFor).
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	testclock.WaitFor(t, within, 10*time.Millisecond, what, cond)
+}
+
+// do is one request to the gateway as the caller holding token (none when
+// empty); headers are name, value pairs. A failure to send fails the test.
+// Tests that need the answer checked against api/openapi.yaml use a client
+// (openapi_test.go), which sends through here.
 func do(t *testing.T, method, url, token string, body io.Reader, headers ...string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
+	r, err := send(http.DefaultClient, method, url, token, body, headers...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// send is the one way the tests make a request; it returns its error, so
+// it is safe from any goroutine.
+func send(hc *http.Client, method, url, token string, body io.Reader, headers ...string) (response, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return response{}, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -238,16 +259,16 @@ func do(t *testing.T, method, url, token string, body io.Reader, headers ...stri
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, fmt.Errorf("%s %s: reading the answer: %w", method, url, err)
 	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
 // customerItem mirrors one customer of the public list answer.

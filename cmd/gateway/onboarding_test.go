@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream/gdap/gdapsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
@@ -48,23 +49,18 @@ func onboardingRequest(customer string) string {
 // waitOnboarding polls the job until it leaves running (bounded wide).
 func waitOnboarding(t *testing.T, c *client, id string) onboardingBody {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var o onboardingBody
+	var o onboardingBody
+	// As a frontend would poll: well inside the per-caller rate limit.
+	testclock.WaitFor(t, 20*time.Second, 200*time.Millisecond, "onboarding "+id+" to finish", func() bool {
+		o = onboardingBody{}
 		r := c.do("GET", "/v1/gdap/onboardings/"+id, "")
 		if r.Status != http.StatusOK {
 			t.Fatalf("GET onboarding: %d %s", r.Status, r.Body)
 		}
 		r.JSON(t, &o)
-		if o.State != "running" && o.State != "pending" {
-			return o
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("onboarding still %s: %+v", o.State, o)
-		}
-		// As a frontend would poll: well inside the per-caller rate limit.
-		time.Sleep(200 * time.Millisecond)
-	}
+		return o.State != "running" && o.State != "pending"
+	})
+	return o
 }
 
 func startOnboarding(t *testing.T, c *client, body string, headers ...string) onboardingBody {

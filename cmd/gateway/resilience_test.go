@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/gateway/internal/config"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 )
@@ -228,17 +229,14 @@ func TestReadCacheServesStaleWhileVendorFails(t *testing.T) {
 	// Once the TTL passes, Crayon is asked again, fails, and its last
 	// good answer stands in.
 	var l staleList
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if l = get(); func() bool { _, s, _ := l.source(t, "crayon"); return s }() {
-			break
-		}
-		if st, _, _ := l.source(t, "crayon"); st != "ok" {
+	testclock.WaitFor(t, 5*time.Second, 20*time.Millisecond, "a stale answer", func() bool {
+		l = get()
+		st, stale, _ := l.source(t, "crayon")
+		if !stale && st != "ok" {
 			t.Fatalf("crayon failure shown (%s) instead of its cached answer", st)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no stale answer within 5s")
-		}
-	}
+		return stale
+	})
 	expectStale(l, want, "vendor answered 503")
 
 	// With GATEWAY_RETRY_MAX_ATTEMPTS=1 a failing read reaches Crayon once.
@@ -266,19 +264,14 @@ func TestReadCacheServesStaleWhileVendorFails(t *testing.T) {
 	}
 
 	// Past TTL + max stale the failure shows.
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	testclock.WaitFor(t, 20*time.Second, 50*time.Millisecond, "the failure to show past an 8s max stale age", func() bool {
 		l = get()
 		status, stale, _ := l.source(t, "crayon")
-		if !stale {
-			if l.Complete || l.hasVendor("crayon") || status != "unavailable" {
-				t.Fatalf("after the max stale age: crayon %q stale=%v complete=%v", status, stale, l.Complete)
-			}
-			break
+		if !stale && (l.Complete || l.hasVendor("crayon") || status != "unavailable") {
+			t.Fatalf("after the max stale age: crayon %q stale=%v complete=%v", status, stale, l.Complete)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("a stale answer was still served 20s after an 8s max stale age")
-		}
-	}
+		return !stale
+	})
 }
 
 func TestTenantReadsServeStale(t *testing.T) {

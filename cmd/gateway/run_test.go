@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 )
 
@@ -125,12 +126,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	// Wait until all three are inside the gateway, waiting on Crayon: one
 	// token request plus three first-page requests.
-	for deadline := time.Now().Add(10 * time.Second); sims.Crayon.Faults.TotalCalls() < 4; {
-		if time.Now().After(deadline) {
-			t.Fatal("requests never reached Crayon")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, 10*time.Second, "requests reaching Crayon", func() bool { return sims.Crayon.Faults.TotalCalls() >= 4 })
 	if err := gw.stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
@@ -230,15 +226,11 @@ func TestIssuerKeyRotationIsPickedUp(t *testing.T) {
 	// A token signed with the new key verifies once the JWKS is refetched:
 	// at most one refresh interval (1 s here) after the last fetch.
 	tok := fetchToken(t, sims.Issuer.URL(), "dev-reader")
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testclock.WaitFor(t, 15*time.Second, 200*time.Millisecond, "a token of the new key verifying", func() bool {
 		r := do(t, "GET", gw.URL+"/v1/customers?page_size=1", tok, nil)
-		if r.Status == 200 {
-			break
-		}
-		if r.Status != 401 || time.Now().After(deadline) {
+		if r.Status != 200 && r.Status != 401 {
 			t.Fatalf("after rotation: %d %s", r.Status, r.Body)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return r.Status == 200
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream/bokamera/bokamerasim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 	"github.com/partnerhub/gateway/internal/upstream/simseed"
@@ -56,22 +57,17 @@ func startSyncGateway(t *testing.T, step time.Duration) (*vendorSims, *bokameras
 // waitForState polls the job until it reaches state or the deadline passes.
 func waitForState(t *testing.T, c *client, path, state string) syncJob {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var j syncJob
+	var j syncJob
+	testclock.WaitFor(t, 15*time.Second, 50*time.Millisecond, "job "+path+" reaching "+state, func() bool {
+		j = syncJob{}
 		r := c.do("GET", path, "")
 		if r.Status != 200 {
 			t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
 		}
 		r.JSON(t, &j)
-		if j.State == state {
-			return j
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s still %s after 15s, want %s", path, j.State, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return j.State == state
+	})
+	return j
 }
 
 func TestSyncJobsAxemaLifecycle(t *testing.T) {

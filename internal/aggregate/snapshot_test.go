@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream"
 )
 
@@ -202,9 +203,7 @@ func TestSnapshotFreshReadersShareOneBuild(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	go func() { _, _ = snaps.Fresh(context.Background()) }() // build 1, held at the gate
-	for f.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	testclock.WaitFor(t, 5*time.Second, time.Millisecond, "build 1 reading GDAP", func() bool { return f.calls.Load() > 0 })
 	if _, err := snaps.Current(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("current before the first build: %v", err)
 	}
@@ -217,19 +216,15 @@ func TestSnapshotFreshReadersShareOneBuild(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); gens[i], _ = snaps.Fresh(context.Background()) }()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for f.calls.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testclock.WaitFor(t, 5*time.Second, time.Millisecond, "a second build reading GDAP", func() bool { return f.calls.Load() >= 2 })
 	time.Sleep(50 * time.Millisecond) // room for a wrong third build to show
 	if n := f.calls.Load(); n != 2 {
 		t.Fatalf("%d builds reading GDAP for one held and ten concurrent fresh readers, want 2", n)
 	}
 	close(f.gate)
 	wg.Wait()
-	for snaps.Builds() < 2 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond) // build 1's reader may finish after the ten
-	}
+	// Build 1's reader may finish after the ten.
+	testclock.WaitFor(t, 5*time.Second, time.Millisecond, "two builds finishing", func() bool { return snaps.Builds() >= 2 })
 	if n, calls := snaps.Builds(), f.calls.Load(); n != 2 || calls != 2 {
 		t.Fatalf("%d builds finished with %d GDAP reads, want 2 and 2", n, calls)
 	}

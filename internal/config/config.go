@@ -206,8 +206,10 @@ func Load(getenv func(string) string) (Config, error) {
 		Secret:    l.secret("GATEWAY_GDAP_CLIENT_SECRET", false),
 		Scope:     l.str("GATEWAY_GDAP_SCOPE", ""),
 	}
-	if c.GDAP.Token == "" && (c.GDAP.TokenURL == "" || c.GDAP.ClientID == "" || c.GDAP.Secret == "") {
-		l.fail("GATEWAY_GDAP_TOKEN or GATEWAY_GDAP_TOKEN_URL, _CLIENT_ID and _CLIENT_SECRET are required")
+	// The GDAP client needs the scope with client credentials (an Entra v2
+	// token request names one); saying so here reports it with the rest.
+	if c.GDAP.Token == "" && (c.GDAP.TokenURL == "" || c.GDAP.ClientID == "" || c.GDAP.Secret == "" || c.GDAP.Scope == "") {
+		l.fail("GATEWAY_GDAP_TOKEN or GATEWAY_GDAP_TOKEN_URL, _CLIENT_ID, _CLIENT_SECRET and _SCOPE are required")
 	}
 	c.BokaMera = BokaMera{
 		Vendor:    l.vendor("BOKAMERA"),
@@ -349,8 +351,8 @@ func (l *loader) vendor(v string) Vendor {
 	base := "GATEWAY_" + v + "_BASE_URL"
 	out := Vendor{
 		BaseURL:       l.url(base),
-		Timeout:       l.duration("GATEWAY_"+v+"_TIMEOUT", 3*time.Second),
-		MaxConcurrent: l.intValue("GATEWAY_"+v+"_MAX_CONCURRENT", 128),
+		Timeout:       l.duration("GATEWAY_"+v+"_TIMEOUT", upstream.DefaultTimeout),
+		MaxConcurrent: l.intValue("GATEWAY_"+v+"_MAX_CONCURRENT", upstream.DefaultMaxConcurrent),
 	}
 	if out.BaseURL != "" && !strings.HasSuffix(out.BaseURL, "/") {
 		out.BaseURL += "/"

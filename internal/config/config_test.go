@@ -80,3 +80,41 @@ func TestSecretsFromFilesAndRedactedInLogs(t *testing.T) {
 		}
 	}
 }
+
+// GDAP's client credentials need all four values, the scope included (the
+// client refuses to start without it); config says so with the rest, and a
+// static token needs none of them.
+func TestGDAPClientCredentialsNeedTheScope(t *testing.T) {
+	env := validEnv()
+	delete(env, "GATEWAY_GDAP_TOKEN")
+	env["GATEWAY_GDAP_TOKEN_URL"] = "https://login.microsoftonline.com/t/oauth2/v2.0/token"
+	env["GATEWAY_GDAP_CLIENT_ID"] = "client"
+	env["GATEWAY_GDAP_CLIENT_SECRET"] = "secret"
+	_, err := Load(func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "_SCOPE") {
+		t.Fatalf("client credentials without a scope: got %v, want an error naming _SCOPE", err)
+	}
+	env["GATEWAY_GDAP_SCOPE"] = "https://api.partnercenter.microsoft.com/.default"
+	c, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("complete client credentials refused: %v", err)
+	}
+	if c.GDAP.Scope != env["GATEWAY_GDAP_SCOPE"] {
+		t.Errorf("scope = %q", c.GDAP.Scope)
+	}
+}
+
+// The vendor client stack's defaults are config's defaults: an unset
+// variable and a zero upstream.Config field mean the same.
+func TestVendorDefaultsComeFromUpstream(t *testing.T) {
+	c, err := Load(func(k string) string { return validEnv()[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GDAP.MaxConcurrent != 128 || c.GDAP.Timeout.Seconds() != 3 {
+		t.Errorf("GDAP defaults = %d concurrent, %v timeout; want 128, 3s", c.GDAP.MaxConcurrent, c.GDAP.Timeout)
+	}
+	if c.Retry.MaxAttempts != 3 || c.Retry.BackoffBase.Milliseconds() != 50 || c.Retry.BackoffMax.Seconds() != 1 {
+		t.Errorf("retry defaults = %+v", c.Retry)
+	}
+}

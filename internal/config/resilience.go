@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/partnerhub/gateway/internal/upstream"
 )
 
 // Cache tunes the short-lived cache of vendor reads (customer and tenant
@@ -54,7 +56,7 @@ func (r Retry) LogValue() slog.Value {
 }
 
 // DefaultRetry matches upstream's own defaults.
-var DefaultRetry = Retry{MaxAttempts: 3, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second}
+var DefaultRetry = Retry{MaxAttempts: upstream.DefaultMaxAttempts, BackoffBase: upstream.DefaultBackoffBase, BackoffMax: upstream.DefaultBackoffMax}
 
 // RateLimit bounds how fast one caller (token subject) may send requests.
 type RateLimit struct {

@@ -1,9 +1,13 @@
-// Package testclock is a manual clock for tests: time moves only when the
-// test says so, so TTLs, token expiry and job progress need no sleeping.
+// Package testclock holds the tests' two ways of dealing with time: a
+// manual clock (time moves only when the test says so, so TTLs, token
+// expiry and job progress need no sleeping) and WaitFor, the one poll for
+// what the test cannot drive by a clock (another goroutine, a server).
+// Only tests import it.
 package testclock
 
 import (
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -29,4 +33,17 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// WaitFor polls cond every interval until it holds, and fails the test
+// when it still does not after within. Give within a wide margin (seconds)
+// over what a healthy run needs (milliseconds): a busy machine must not
+// fail the test.
+func WaitFor(t testing.TB, within, every time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(every) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+	}
 }

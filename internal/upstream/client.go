@@ -48,6 +48,17 @@ var DefaultBreaker = BreakerConfig{
 	HalfOpenProbes: 2,
 }
 
+// The defaults of a vendor client stack. config reads its GATEWAY_*
+// defaults from here, so a zero field in Config and an unset variable mean
+// the same thing.
+const (
+	DefaultTimeout       = 3 * time.Second
+	DefaultMaxConcurrent = 128
+	DefaultMaxAttempts   = 3
+	DefaultBackoffBase   = 50 * time.Millisecond
+	DefaultBackoffMax    = time.Second
+)
+
 // Config describes one vendor's client stack.
 type Config struct {
 	Vendor string
@@ -56,16 +67,17 @@ type Config struct {
 	// within the caller's deadline.
 	Timeout time.Duration
 	// MaxConcurrent caps in-flight calls to this vendor; beyond it a call
-	// fails at once with ErrUnavailable instead of queuing. 0 means 64.
+	// fails at once with ErrUnavailable instead of queuing. 0 means
+	// DefaultMaxConcurrent.
 	MaxConcurrent int
 	Breaker       BreakerConfig
 	// MaxAttempts bounds the attempts of an idempotent call, the first one
-	// included. 0 means 3; 1 turns retries off.
+	// included. 0 means DefaultMaxAttempts; 1 turns retries off.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the wait before a retry: a random
 	// duration up to min(BackoffMax, BackoffBase·2^(retry-1)) ("full
 	// jitter", so clients that failed together do not retry together).
-	// 0 means 50 ms and 1 s.
+	// 0 means DefaultBackoffBase and DefaultBackoffMax.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	// HTTPClient overrides the tuned default (tests only).
@@ -103,20 +115,20 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.MaxConcurrent <= 0 {
-		cfg.MaxConcurrent = 64
+		cfg.MaxConcurrent = DefaultMaxConcurrent
 	}
 	if cfg.MaxAttempts < 0 || cfg.BackoffBase < 0 || cfg.BackoffMax < 0 {
 		return nil, fmt.Errorf("upstream %s: retry settings must not be negative", cfg.Vendor)
 	}
 	rp := retryPolicy{attempts: cfg.MaxAttempts, base: cfg.BackoffBase, max: cfg.BackoffMax}
 	if rp.attempts == 0 {
-		rp.attempts = 3
+		rp.attempts = DefaultMaxAttempts
 	}
 	if rp.base == 0 {
-		rp.base = 50 * time.Millisecond
+		rp.base = DefaultBackoffBase
 	}
 	if rp.max == 0 {
-		rp.max = time.Second
+		rp.max = DefaultBackoffMax
 	}
 	if rp.max < rp.base {
 		return nil, fmt.Errorf("upstream %s: BackoffMax %v is below BackoffBase %v", cfg.Vendor, rp.max, rp.base)

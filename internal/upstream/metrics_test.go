@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/partnerhub/gateway/internal/testclock"
 )
 
 // breakerGaugeValue reads gateway_upstream_breaker_state for vendor; -1
@@ -49,13 +51,9 @@ func TestBreakerGaugeTurnsHalfOpenWithoutTraffic(t *testing.T) {
 		t.Fatalf("gauge after sustained failure = %v, want 2 (open)", got)
 	}
 	time.Sleep(openFor)
-	deadline := time.Now().Add(10 * time.Second)
-	for breakerGaugeValue(t, reg, "test") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("gauge still %v long after the open period, want 1 (half-open)", breakerGaugeValue(t, reg, "test"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testclock.WaitFor(t, 10*time.Second, 20*time.Millisecond, "the gauge reading 1 (half-open) after the open period", func() bool {
+		return breakerGaugeValue(t, reg, "test") == 1
+	})
 	if h.n.Load() != calls {
 		t.Errorf("the vendor was called while only scraping metrics")
 	}

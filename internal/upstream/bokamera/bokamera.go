@@ -137,7 +137,7 @@ func (c *Client) AllCustomers(ctx context.Context, search string) ([]model.Booki
 
 // Customer looks one customer of the default company up by id with the
 // query's CustomerId filter. That filter is known only from a third-party
-// client (CONTRACTS.md §2.4), so a server ignoring it is tolerated: the
+// client (docs/vendors.md, BokaMera), so a server ignoring it is tolerated: the
 // answer is searched for the id, and when it holds only other customers the
 // whole list is paged through. An unknown or malformed id is ErrNotFound.
 func (c *Client) Customer(ctx context.Context, id string) (model.BookingCustomer, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/testclock"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -25,19 +26,6 @@ const (
 	tokenPath = "/api/v1/connect/token"
 	listPath  = "/api/v1/customertenants/"
 )
-
-// clock is a settable time source shared by client and simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func defaultConfig(base string) Config {
 	return Config{
@@ -193,7 +181,7 @@ func TestConcurrentCallsShareOneLogin(t *testing.T) {
 }
 
 func TestTokenRenewedShortlyBeforeExpiry(t *testing.T) {
-	clk := &clock{t: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)) // shared by client and simulator
 	c, sim := setup(t, crayonsim.Options{Now: clk.Now}, nil)
 	c.now = clk.Now
 	ctx := context.Background()
@@ -204,12 +192,12 @@ func TestTokenRenewedShortlyBeforeExpiry(t *testing.T) {
 		}
 	}
 	get()
-	clk.Add(54 * time.Minute) // 6 minutes left of 60: keep it
+	clk.Advance(54 * time.Minute) // 6 minutes left of 60: keep it
 	get()
 	if n := sim.Faults.Calls(http.MethodPost, tokenPath); n != 1 {
 		t.Fatalf("token requests = %d, want 1 while the token is fresh", n)
 	}
-	clk.Add(2 * time.Minute) // 4 minutes left: log in again before it lapses
+	clk.Advance(2 * time.Minute) // 4 minutes left: log in again before it lapses
 	get()
 	if n := sim.Faults.Calls(http.MethodPost, tokenPath); n != 2 {
 		t.Errorf("token requests = %d, want 2 after nearing expiry", n)

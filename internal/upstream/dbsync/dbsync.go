@@ -1,5 +1,5 @@
 // Package dbsync is the client of the DBSync Partner API v2 licence manager
-// (CONTRACTS.md §4).
+// (docs/vendors.md, DBSync).
 //
 // Every method is POST {base}{method} with a JSON body carrying the static
 // partner credentials; there is no token and no auth header. The vendor

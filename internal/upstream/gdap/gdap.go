@@ -2,7 +2,7 @@
 // Functions app that lists a Microsoft partner's customers, the Entra roles
 // GDAP can delegate, and starts a fire-and-forget customer sync.
 //
-// Wire facts the code relies on (CONTRACTS.md §1): PascalCase JSON, list
+// Wire facts the code relies on (docs/vendors.md, GDAP): PascalCase JSON, list
 // items are Azure Table entities (PartitionKey/RowKey/Timestamp/ETag), the
 // partner tenant goes in the query as partnerId or providerId depending on
 // the endpoint, and a bad or under-privileged token gets 401 with the body

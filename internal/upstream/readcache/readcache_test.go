@@ -3,6 +3,7 @@ package readcache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/partnerhub/gateway/internal/testclock"
 	"sync/atomic"
 	"testing"
@@ -109,18 +110,12 @@ func TestNoStaleWhenMaxStaleIsZero(t *testing.T) {
 // joined it (n = 0: the load has started).
 func waitForWaiters(t *testing.T, c *Cache[string], key string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
+	testclock.WaitFor(t, 2*time.Second, time.Millisecond, fmt.Sprintf("%d callers joining the load of %q", n, key), func() bool {
 		c.mu.Lock()
+		defer c.mu.Unlock()
 		f := c.calls[key]
-		joined := f != nil && f.waiters >= n
-		c.mu.Unlock()
-		if joined {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("%d callers did not join the load of %q", n, key)
+		return f != nil && f.waiters >= n
+	})
 }
 
 func TestConcurrentGetsShareOneLoad(t *testing.T) {
@@ -292,8 +287,7 @@ func TestKeyIsUnambiguous(t *testing.T) {
 	if Key("a:b", "c") == Key("a", "b:c") || Key("ab", "") == Key("a", "b") {
 		t.Error("different parts give the same key")
 	}
-	first, again := Key("tenant", "q"), Key("tenant", "q")
-	if first != again {
+	if first, again := Key("tenant", "q"), Key("tenant", "q"); first != again {
 		t.Error("Key is not deterministic")
 	}
 }

@@ -331,7 +331,7 @@ type customerJSON struct {
 }
 
 // listCustomers is the AutoQuery customer query: Search over name and
-// e-mail, optional Visible and CustomerId (CONTRACTS.md §2.4), Skip/Take
+// e-mail, optional Visible and CustomerId (docs/vendors.md, BokaMera), Skip/Take
 // paging with a capped Take.
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, _ string) {
 	q := r.URL.Query()

@@ -1,5 +1,5 @@
 // Package dbsyncsim simulates the DBSync Partner API v2 licence manager
-// (CONTRACTS.md §4): four POST+JSON methods under
+// (docs/vendors.md, DBSync): four POST+JSON methods under
 // /<version>/appcode/v2/partner/, static partner credentials inside every
 // body, and "always HTTP 200" with failures in value[].errorMessage.
 //

@@ -1,6 +1,6 @@
 // Package gdapsim simulates Appxite's GDAP API (an Azure Functions app under
 // /api/) plus an Entra-style client-credentials token endpoint, following
-// CONTRACTS.md §1: PascalCase Azure Table entities, 401 with the body `null`
+// docs/vendors.md (GDAP): PascalCase Azure Table entities, 401 with the body `null`
 // for a bad token or a partner id the token does not belong to, and
 // Azure Functions habits where the contract is silent (404 with an empty
 // body for unknown routes and wrong methods, 400 with a short JSON string
