@@ -122,48 +122,67 @@ func (c *Client) tenantQuery(f TenantFilter) url.Values {
 			q.Set(name, v)
 		}
 	}
-	q.Set("Page", strconv.Itoa(max(f.Page, 1)))
-	size := f.PageSize
+	setPage(q, f.Page, f.PageSize)
+	return q
+}
+
+// setPage sets Crayon's 1-based Page (0 means 1) and PageSize (0 means
+// DefaultPageSize).
+func setPage(q url.Values, page, size int) {
 	if size <= 0 {
 		size = DefaultPageSize
 	}
+	q.Set("Page", strconv.Itoa(max(page, 1)))
 	q.Set("PageSize", strconv.Itoa(size))
-	return q
+}
+
+// listPage reads one page of a Crayon collection and maps its items.
+func listPage[D, M any](ctx context.Context, c *Client, op, path string, q url.Values, toModel func(D) M) ([]M, int64, error) {
+	var col collection[D]
+	if err := c.call(ctx, op, http.MethodGet, path, q, nil, &col); err != nil {
+		return nil, 0, err
+	}
+	out := make([]M, 0, len(col.Items))
+	for _, d := range col.Items {
+		out = append(out, toModel(d))
+	}
+	return out, col.TotalHits, nil
+}
+
+// walkPages reads every page of a listing with the shared pager: it
+// follows what Crayon returned, so a server capping PageSize below the
+// size asked for (0 means AllPageSize) is still read to the end, and a
+// walk that cannot end at TotalHits is an upstream.ErrIncomplete error
+// (docs/vendors.md, paging).
+func walkPages[M any](ctx context.Context, op string, size int, id func(M) string,
+	page func(ctx context.Context, page, size int) ([]M, int64, error)) ([]M, error) {
+	if size <= 0 {
+		size = AllPageSize
+	}
+	return upstream.Pager[M]{
+		Vendor: model.VendorCrayon, Op: op, Size: size, MaxPages: maxPages, Parallel: pageParallel, ID: id,
+		Fetch: func(ctx context.Context, offset, size int) (upstream.Page[M], error) {
+			items, total, err := page(ctx, offset/size+1, size)
+			return upstream.Page[M]{Items: items, Total: total, HasTotal: true}, err
+		},
+	}.All(ctx)
 }
 
 // ListTenants returns one page of customer tenants and the total number of
 // matches across all pages.
 func (c *Client) ListTenants(ctx context.Context, f TenantFilter) ([]model.Tenant, int64, error) {
-	var col collection[tenantDTO]
-	if err := c.call(ctx, "list_tenants", http.MethodGet, "api/v1/customertenants/", c.tenantQuery(f), nil, &col); err != nil {
-		return nil, 0, err
-	}
-	out := make([]model.Tenant, 0, len(col.Items))
-	for _, t := range col.Items {
-		out = append(out, t.model())
-	}
-	return out, col.TotalHits, nil
+	return listPage(ctx, c, "list_tenants", "api/v1/customertenants/", c.tenantQuery(f), tenantDTO.model)
 }
 
 // AllTenants walks every page of a listing (f.Page is ignored; f.PageSize 0
-// means AllPageSize). The walk follows what Crayon returned, so a server
-// capping PageSize below the size asked for is still read to the end; a
-// walk that cannot end at TotalHits is an upstream.ErrIncomplete error
-// (docs/vendors.md, paging).
+// means AllPageSize).
 func (c *Client) AllTenants(ctx context.Context, f TenantFilter) ([]model.Tenant, error) {
-	if f.PageSize <= 0 {
-		f.PageSize = AllPageSize
-	}
-	return upstream.Pager[model.Tenant]{
-		Vendor: model.VendorCrayon, Op: "list_tenants", Size: f.PageSize, MaxPages: maxPages, Parallel: pageParallel,
-		ID: func(t model.Tenant) string { return t.ID },
-		Fetch: func(ctx context.Context, offset, size int) (upstream.Page[model.Tenant], error) {
+	return walkPages(ctx, "list_tenants", f.PageSize, func(t model.Tenant) string { return t.ID },
+		func(ctx context.Context, page, size int) ([]model.Tenant, int64, error) {
 			g := f
-			g.Page, g.PageSize = offset/size+1, size
-			items, total, err := c.ListTenants(ctx, g)
-			return upstream.Page[model.Tenant]{Items: items, Total: total, HasTotal: true}, err
-		},
-	}.All(ctx)
+			g.Page, g.PageSize = page, size
+			return c.ListTenants(ctx, g)
+		})
 }
 
 // CustomerRecords turns a tenant listing into customer records: removed

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/partnerhub/gateway/internal/model"
-	"github.com/partnerhub/gateway/internal/upstream"
 )
 
 // Subscription sort keys and orders (SubscriptionFilter.SortBy / SortOrder).
@@ -58,46 +57,25 @@ func (c *Client) subscriptionQuery(f SubscriptionFilter) url.Values {
 		}
 		q.Set("SortOrder", strconv.Itoa(order))
 	}
-	q.Set("Page", strconv.Itoa(max(f.Page, 1)))
-	size := f.PageSize
-	if size <= 0 {
-		size = DefaultPageSize
-	}
-	q.Set("PageSize", strconv.Itoa(size))
+	setPage(q, f.Page, f.PageSize)
 	return q
 }
 
 // ListSubscriptions returns one page of subscriptions and the total number
 // of matches across all pages.
 func (c *Client) ListSubscriptions(ctx context.Context, f SubscriptionFilter) ([]model.Subscription, int64, error) {
-	var col collection[subscriptionDTO]
-	if err := c.call(ctx, "list_subscriptions", http.MethodGet, "api/v1/subscriptions/", c.subscriptionQuery(f), nil, &col); err != nil {
-		return nil, 0, err
-	}
-	out := make([]model.Subscription, 0, len(col.Items))
-	for _, s := range col.Items {
-		out = append(out, s.model())
-	}
-	return out, col.TotalHits, nil
+	return listPage(ctx, c, "list_subscriptions", "api/v1/subscriptions/", c.subscriptionQuery(f), subscriptionDTO.model)
 }
 
 // AllSubscriptions walks every page of a listing (f.Page is ignored;
-// f.PageSize 0 means AllPageSize) with the shared pager, so a server that
-// caps the page size loses nothing and an inconsistent walk is an error.
+// f.PageSize 0 means AllPageSize) as AllTenants does.
 func (c *Client) AllSubscriptions(ctx context.Context, f SubscriptionFilter) ([]model.Subscription, error) {
-	if f.PageSize <= 0 {
-		f.PageSize = AllPageSize
-	}
-	return upstream.Pager[model.Subscription]{
-		Vendor: model.VendorCrayon, Op: "list_subscriptions", Size: f.PageSize, MaxPages: maxPages, Parallel: pageParallel,
-		ID: func(s model.Subscription) string { return s.ID },
-		Fetch: func(ctx context.Context, offset, size int) (upstream.Page[model.Subscription], error) {
+	return walkPages(ctx, "list_subscriptions", f.PageSize, func(s model.Subscription) string { return s.ID },
+		func(ctx context.Context, page, size int) ([]model.Subscription, int64, error) {
 			g := f
-			g.Page, g.PageSize = offset/size+1, size
-			items, total, err := c.ListSubscriptions(ctx, g)
-			return upstream.Page[model.Subscription]{Items: items, Total: total, HasTotal: true}, err
-		},
-	}.All(ctx)
+			g.Page, g.PageSize = page, size
+			return c.ListSubscriptions(ctx, g)
+		})
 }
 
 // Subscription returns one subscription. An unknown id is ErrNotFound; so is
