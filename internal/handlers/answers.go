@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
@@ -58,7 +59,7 @@ func (s sourced[T]) MarshalJSON() ([]byte, error) {
 	}
 	item = bytes.TrimSpace(item)
 	if len(item) < 2 || item[0] != '{' {
-		return nil, &json.UnsupportedTypeError{} // only objects carry sources
+		return nil, fmt.Errorf("%T is not a JSON object; only objects carry sources", s.Item)
 	}
 	if bytes.Equal(item, []byte("{}")) {
 		return tail, nil
