@@ -112,52 +112,6 @@ func TestLicenseVendorFailures(t *testing.T) {
 	})
 }
 
-func TestLicensesRejectBadInput(t *testing.T) {
-	sims, _, c := startLicenseGateway(t)
-	long := strings.Repeat("x", 201)
-	tests := []struct {
-		name, method, path, body string
-		headers                  []string
-		status                   int
-		locations                []string
-	}{
-		{"missing fields", "POST", "/v1/licenses", `{}`, nil, 400, []string{"body.company", "body.user"}},
-		{"blank and long", "POST", "/v1/licenses", `{"company":"  ","user":"` + long + `"}`, nil, 400, []string{"body.company", "body.user"}},
-		{"wrong type", "POST", "/v1/licenses", `{"company":1,"user":"u"}`, nil, 400, []string{"body.company"}},
-		{"unknown field", "POST", "/v1/licenses", `{"company":"c","user":"u","seats":2}`, nil, 400, []string{"body.seats"}},
-		{"trailing", "POST", "/v1/licenses", `{"company":"c","user":"u"} x`, nil, 400, []string{"body"}},
-		{"content type", "POST", "/v1/licenses", `{"company":"c","user":"u"}`, []string{"Content-Type", "application/xml"}, 415, nil},
-		{"too large", "POST", "/v1/licenses", `{"company":"` + strings.Repeat("c", 65<<10) + `"}`, nil, 413, nil},
-		{"control chars in path", "GET", "/v1/licenses/a%07b/u", "", nil, 400, []string{"path.company"}},
-		{"long path user", "DELETE", "/v1/licenses/c/" + long, "", nil, 400, []string{"path.user"}},
-		{"unknown query", "GET", "/v1/licenses?tenant=1", "", nil, 400, []string{"query.tenant"}},
-		{"long query", "GET", "/v1/licenses?user=" + long, "", nil, 400, []string{"query.user"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := expectProblem(t, c.do(tc.method, tc.path, tc.body, tc.headers...), tc.status)
-			var got []string
-			for _, e := range p.Errors {
-				got = append(got, e.Location)
-			}
-			if strings.Join(got, ",") != strings.Join(tc.locations, ",") {
-				t.Fatalf("locations %v, want %v", got, tc.locations)
-			}
-		})
-	}
-	if n := sims.DBSync.Faults.TotalCalls(); n != 0 {
-		t.Fatalf("bad input reached dbsync %d times", n)
-	}
-	t.Run("reader may not manage", func(t *testing.T) {
-		reader := c.withToken(fetchToken(t, sims.Issuer.URL(), "dev-reader"))
-		p := expectProblem(t, reader.do("POST", "/v1/licenses", `{"company":"c","user":"u"}`), 403)
-		if !strings.Contains(p.Detail, "licenses:manage") {
-			t.Fatalf("detail %q", p.Detail)
-		}
-		expectProblem(t, reader.do("DELETE", licensePath("c", "u"), ""), 403)
-	})
-}
-
 func TestLicenseDeleteIdempotency(t *testing.T) {
 	sims, _, c := startLicenseGateway(t)
 	path := licensePath("Contoso AB", "per.ek@contoso.se")

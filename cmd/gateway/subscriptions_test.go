@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 
@@ -144,28 +143,6 @@ func TestGetSubscription(t *testing.T) {
 	p := expectProblem(t, c.do("GET", "/v1/subscriptions/abc", ""), http.StatusBadRequest)
 	if len(p.Errors) != 1 || p.Errors[0].Location != "path.id" {
 		t.Errorf("errors %+v, want path.id", p.Errors)
-	}
-}
-
-func TestListSubscriptionsRejectsBadInput(t *testing.T) {
-	sims, c := startTenantGateway(t)
-	r := c.do("GET", "/v1/subscriptions?status=bogus&customer_id=acme&tenant_id=0&page_size=0&page_token=x&color=red", "")
-	p := expectProblem(t, r, http.StatusBadRequest)
-	var locs []string
-	for _, e := range p.Errors {
-		locs = append(locs, e.Location)
-	}
-	slices.Sort(locs)
-	want := []string{"query.color", "query.customer_id", "query.page_size", "query.page_token", "query.status", "query.tenant_id"}
-	if !slices.Equal(locs, want) {
-		t.Errorf("errors at %v, want %v", locs, want)
-	}
-	// A token issued for other filters is refused, not misapplied.
-	var page subscriptionPage
-	c.do("GET", "/v1/subscriptions?page_size=5", "").JSON(t, &page)
-	expectProblem(t, c.do("GET", "/v1/subscriptions?page_size=6&page_token="+url.QueryEscape(page.NextPageToken), ""), http.StatusBadRequest)
-	if n := sims.Crayon.Faults.Calls("GET", "/api/v1/subscriptions/"); n != 1 {
-		t.Errorf("Crayon saw %d subscription listings, want 1 (bad input never reaches it)", n)
 	}
 }
 

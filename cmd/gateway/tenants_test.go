@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/partnerhub/gateway/internal/upstream/crayon/crayonsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -160,45 +158,6 @@ func TestGetTenant(t *testing.T) {
 		}
 		if n := sims.Crayon.Faults.TotalCalls(); n != before {
 			t.Errorf("bad ids reached crayon (%d calls)", n-before)
-		}
-	})
-}
-
-func TestListTenantsRejectsBadInput(t *testing.T) {
-	sims, c := startTenantGateway(t)
-	var first tenantPage
-	c.do("GET", "/v1/tenants?page_size=5", "").JSON(t, &first)
-	before := sims.Crayon.Faults.TotalCalls()
-	tests := []struct{ name, query, location string }{
-		{"tenant type", "tenant_type=t3", "query.tenant_type"},
-		{"organization", "organization_id=abc", "query.organization_id"},
-		{"publisher", "publisher_id=0", "query.publisher_id"},
-		{"page size", "page_size=0", "query.page_size"},
-		{"unknown", "search=x", "query.search"},
-		{"token of other filters", "page_size=5&q=x&page_token=" + url.QueryEscape(first.NextPageToken), "query.page_token"},
-		{"token of other page size", "page_size=6&page_token=" + url.QueryEscape(first.NextPageToken), "query.page_token"},
-		{"long q", "q=" + strings.Repeat("a", 201), "query.q"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := expectProblem(t, c.do("GET", "/v1/tenants?"+tc.query, ""), 400)
-			if len(p.Errors) == 0 || p.Errors[0].Location != tc.location {
-				t.Fatalf("errors %+v, want %s", p.Errors, tc.location)
-			}
-		})
-	}
-	if n := sims.Crayon.Faults.TotalCalls(); n != before {
-		t.Errorf("bad input reached crayon (%d calls)", n-before)
-	}
-	t.Run("no permission", func(t *testing.T) {
-		tok, err := sims.Issuer.Sign(map[string]any{"iss": sims.Issuer.URL(), "aud": testAudience, "sub": "x",
-			"exp": time.Now().Add(time.Hour).Unix(), "roles": []string{"guest"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := expectProblem(t, c.withToken(tok).do("GET", "/v1/tenants", ""), 403)
-		if !strings.Contains(p.Detail, "tenants:read") {
-			t.Fatalf("detail %q", p.Detail)
 		}
 	})
 }

@@ -8,12 +8,16 @@ import (
 	"github.com/partnerhub/gateway/internal/store"
 )
 
-// Audited operations, as recorded by writeLog.begin.
+// Audited operations, as recorded by writeLog.begin and filtered on by
+// GET /v1/audit-events: every write names its operation by one of these.
 const (
-	opAddAgreement      = "agreements.add"
-	opRegisterLicense   = "licenses.register"
-	opUnregisterLicense = "licenses.unregister"
-	opStartSync         = "sync_jobs.start"
+	opAddAgreement         = "agreements.add"
+	opRegisterLicense      = "licenses.register"
+	opUnregisterLicense    = "licenses.unregister"
+	opStartSync            = "sync_jobs.start"
+	opPublishTemplate      = "gdap.publish_template"
+	opCreateSecurityGroups = "gdap.create_security_groups"
+	opOnboard              = "gdap.onboard"
 )
 
 var auditedOperations = []string{opAddAgreement, opRegisterLicense, opUnregisterLicense, opStartSync,
@@ -38,14 +42,9 @@ func handleListAuditEvents(events AuditStore, tokens *pagetoken.Codec) http.Hand
 		if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 			q.fail("to", "must be later than from")
 		}
-		fingerprint := fmt.Sprintf("audit|%d|%d|%s|%s|%d", f.From.UnixNano(), f.To.UnixNano(), f.Subject, f.Operation, f.Limit)
-		if tok := q.values.Get("page_token"); tok != "" {
-			pos, err := tokens.Decode(tok, fingerprint)
-			if err != nil || pos.Offset < 1 {
-				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
-			}
-			f.AfterSeq = int64(pos.Offset)
-		}
+		pg := pager{tokens, fmt.Sprintf("audit|%d|%d|%s|%s|%d", f.From.UnixNano(), f.To.UnixNano(), f.Subject, f.Operation, f.Limit)}
+		// Offset carries the Seq of the last event of the previous page.
+		f.AfterSeq = int64(pg.read(q, func(pos pagetoken.Position) bool { return pos.Offset >= 1 }).Offset)
 		if err := q.err(); err != nil {
 			return err
 		}
@@ -58,7 +57,7 @@ func handleListAuditEvents(events AuditStore, tokens *pagetoken.Codec) http.Hand
 		var resp response
 		if len(items) > size {
 			items = items[:size]
-			resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: int(items[size-1].Seq), Query: fingerprint})
+			resp.NextPageToken = pg.next(pagetoken.Position{Offset: int(items[size-1].Seq)})
 		}
 		resp.Items = mapSlice(items, newAuditEvent)
 		return respond(w, http.StatusOK, resp)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
-	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
 	"github.com/partnerhub/gateway/internal/problem"
 )
@@ -16,13 +15,6 @@ const (
 	defaultPageSize = 50
 	maxPageSize     = 200
 )
-
-type customerPage struct {
-	Items         []model.Customer   `json:"items"`
-	NextPageToken string             `json:"next_page_token,omitempty"`
-	Sources       []aggregate.Source `json:"sources"`
-	Complete      bool               `json:"complete"`
-}
 
 // handleListCustomers serves GET /v1/customers (operationId listCustomers):
 // the partner's customers merged across vendors, one per organization.
@@ -34,14 +26,8 @@ func handleListCustomers(svc *aggregate.Customers, snaps *aggregate.Snapshots, t
 		q := newQuery(r, "q", "vendor", "page_size", "page_token")
 		cq := aggregate.CustomerQuery{Q: q.str("q", 200), Vendor: q.enum("vendor", svc.Vendors()...)}
 		size := q.intRange("page_size", defaultPageSize, 1, maxPageSize)
-		fingerprint := "customers|" + cq.Q + "|" + cq.Vendor
-		var pos pagetoken.Position
-		if tok := q.values.Get("page_token"); tok != "" {
-			var err error
-			if pos, err = tokens.Decode(tok, fingerprint); err != nil || (snaps != nil) != (pos.Gen != 0) {
-				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
-			}
-		}
+		pg := pager{tokens, "customers|" + cq.Q + "|" + cq.Vendor}
+		pos := pg.read(q, func(pos pagetoken.Position) bool { return (snaps != nil) == (pos.Gen != 0) })
 		if err := q.err(); err != nil {
 			return err
 		}
@@ -56,7 +42,7 @@ func handleListCustomers(svc *aggregate.Customers, snaps *aggregate.Snapshots, t
 			}
 			next := ""
 			if page.Next > 0 {
-				next = tokens.Encode(pagetoken.Position{Offset: page.Next, Gen: snap.Gen, Query: fingerprint})
+				next = pg.next(pagetoken.Position{Offset: page.Next, Gen: snap.Gen})
 			}
 			return respondList(w, page.JSON, next, page.Sources, page.Complete)
 		}
@@ -66,16 +52,12 @@ func handleListCustomers(svc *aggregate.Customers, snaps *aggregate.Snapshots, t
 		}
 		offset := pos.Offset
 		if offset > len(list.Items) {
-			return problem.BadRequest("the page token points past the end of the list",
-				problem.FieldError{Location: "query.page_token", Message: "points past the end of the list; start again without it"})
+			return pageTokenStale("the page token points past the end of the list", "points past the end of the list; start again without it")
 		}
 		end := min(offset+size, len(list.Items))
-		resp := customerPage{Items: list.Items[offset:end], Sources: list.Sources, Complete: list.Complete}
+		resp := newList(list.Items[offset:end], list.Sources, list.Complete)
 		if end < len(list.Items) {
-			resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: end, Query: fingerprint})
-		}
-		if resp.Items == nil {
-			resp.Items = []model.Customer{}
+			resp.NextPageToken = pg.next(pagetoken.Position{Offset: end})
 		}
 		return respond(w, http.StatusOK, resp)
 	})
@@ -93,8 +75,7 @@ func snapshotFor(r *http.Request, snaps *aggregate.Snapshots, gen uint64) (*aggr
 	case gen != 0:
 		snap, err = snaps.Generation(gen)
 		if errors.Is(err, aggregate.ErrGenerationGone) {
-			return nil, problem.BadRequest("the list changed since this page token was issued",
-				problem.FieldError{Location: "query.page_token", Message: "belongs to a list that is no longer kept; start again without it"})
+			return nil, pageTokenStale("the list changed since this page token was issued", "belongs to a list that is no longer kept; start again without it")
 		}
 	case noCache(r):
 		snap, err = snaps.Fresh(r.Context())

@@ -74,11 +74,10 @@ func pathParam(r *http.Request, name string) string {
 
 // handleListLicenses serves GET /v1/licenses (operationId listLicenses).
 func handleListLicenses(lm LicenseManager) http.Handler {
+	// DBSync's quota rides beside the list.
 	type response struct {
-		Items    []model.License    `json:"items"`
-		Quota    *LicenseQuota      `json:"quota,omitempty"`
-		Sources  []aggregate.Source `json:"sources"`
-		Complete bool               `json:"complete"`
+		listAnswer[model.License]
+		Quota *LicenseQuota `json:"quota,omitempty"`
 	}
 	type listed struct {
 		items []model.License
@@ -104,14 +103,8 @@ func handleListLicenses(lm LicenseManager) http.Handler {
 				items = append(items, l)
 			}
 		}
-		return respond(w, http.StatusOK, response{Items: items, Quota: got.quota, Sources: []aggregate.Source{src}, Complete: true})
+		return respond(w, http.StatusOK, response{newList(items, oneSource(src), true), got.quota})
 	})
-}
-
-type licenseResponse struct {
-	model.License
-	Sources  []aggregate.Source `json:"sources"`
-	Complete bool               `json:"complete"`
 }
 
 // handleRegisterLicense serves POST /v1/licenses (operationId registerLicense).
@@ -121,11 +114,10 @@ func handleRegisterLicense(lm LicenseManager, wl writeLog) http.Handler {
 		User    string `json:"user"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		var req request
-		if err := decodeJSON(w, r, &req); err != nil {
-			return err
-		}
-		if err := joinBadRequests(newQuery(r).err(), badNames(licenseName("body.company", req.Company, true), licenseName("body.user", req.User, true))); err != nil {
+		req, err := decodeValid(w, r, func(req *request) error {
+			return badNames(licenseName("body.company", req.Company, true), licenseName("body.user", req.User, true))
+		})
+		if err != nil {
 			return err
 		}
 		pw, err := wl.begin(r, opRegisterLicense, req.Company+"/"+req.User, req)
@@ -140,7 +132,7 @@ func handleRegisterLicense(lm LicenseManager, wl writeLog) http.Handler {
 			return err
 		}
 		w.Header().Set("Location", "/v1/licenses/"+url.PathEscape(l.Company)+"/"+url.PathEscape(l.User))
-		return respond(w, http.StatusCreated, licenseResponse{License: l, Sources: []aggregate.Source{src}, Complete: true})
+		return respond(w, http.StatusCreated, withSources(l, oneSource(src), true))
 	})
 }
 
@@ -170,18 +162,13 @@ func handleUnregisterLicense(lm LicenseManager, wl writeLog) http.Handler {
 		if err != nil {
 			return err
 		}
-		return respond(w, http.StatusOK, licenseResponse{License: l, Sources: []aggregate.Source{src}, Complete: true})
+		return respond(w, http.StatusOK, withSources(l, oneSource(src), true))
 	})
 }
 
 // handleCheckLicense serves GET /v1/licenses/{company}/{user}
 // (operationId checkLicense): DBSync authenticateUser.
 func handleCheckLicense(lm LicenseManager) http.Handler {
-	type response struct {
-		model.LicenseCheck
-		Sources  []aggregate.Source `json:"sources"`
-		Complete bool               `json:"complete"`
-	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		company, user, err := companyUser(r)
 		if err != nil {
@@ -193,6 +180,6 @@ func handleCheckLicense(lm LicenseManager) http.Handler {
 		if err != nil {
 			return err
 		}
-		return respond(w, http.StatusOK, response{LicenseCheck: c, Sources: []aggregate.Source{src}, Complete: true})
+		return respond(w, http.StatusOK, withSources(c, oneSource(src), true))
 	})
 }

@@ -30,9 +30,7 @@ func TestEveryGetRouteAnswersHeadAndOptions(t *testing.T) {
 			return nil
 		}
 		gets++
-		// A parameter gets a value that exists where the route serves
-		// files; any value does for the others.
-		path := strings.ReplaceAll(strings.TrimSuffix(route, "/"), "{file}", "swagger-ui.css")
+		path := strings.Replace(strings.TrimSuffix(route, "/"), "{file}", "init.js", 1) // a file that exists
 		path = param.ReplaceAllString(path, "1")
 		for _, probe := range []string{http.MethodHead, http.MethodOptions} {
 			rec := httptest.NewRecorder()

@@ -17,13 +17,6 @@ import (
 	"github.com/partnerhub/gateway/internal/upstream/gdap"
 )
 
-// Audited GDAP onboarding operations.
-const (
-	opPublishTemplate      = "gdap.publish_template"
-	opCreateSecurityGroups = "gdap.create_security_groups"
-	opOnboard              = "gdap.onboard"
-)
-
 // Onboarding is GDAP onboarding as the handlers need it.
 type Onboarding interface {
 	Start(ctx context.Context, req syncjobs.OnboardingRequest) (syncjobs.OnboardingResult, error)
@@ -65,11 +58,9 @@ type onboardingJob struct {
 	CreatedAt        time.Time                `json:"created_at"`
 	UpdatedAt        time.Time                `json:"updated_at"`
 	FinishedAt       *time.Time               `json:"finished_at,omitempty"`
-	Sources          []aggregate.Source       `json:"sources"`
-	Complete         bool                     `json:"complete"`
 }
 
-func newOnboardingJob(o syncjobs.Onboarding, sources []aggregate.Source, complete bool) onboardingJob {
+func newOnboardingJob(o syncjobs.Onboarding, sources []aggregate.Source, complete bool) sourced[onboardingJob] {
 	j, d := o.Job, o.Detail
 	steps := make([]onboardingStep, len(d.Steps))
 	for i, s := range d.Steps {
@@ -78,13 +69,13 @@ func newOnboardingJob(o syncjobs.Onboarding, sources []aggregate.Source, complet
 	if sources == nil {
 		sources = []aggregate.Source{}
 	}
-	return onboardingJob{
+	return withSources(onboardingJob{
 		ID: j.ID, Kind: j.Kind, CustomerTenantID: j.CompanyID, Mode: d.Mode, State: j.State,
 		TemplateID: d.TemplateID, TemplateName: d.TemplateName, RoleIDs: d.RoleIDs, Duration: d.Duration,
 		GroupOwnerID: d.GroupOwnerID, Steps: steps, FailedStep: d.FailedStep, SecurityGroups: d.SecurityGroups,
 		AssignedRoleIDs: d.AssignedRoleIDs, LastError: j.LastError, RequestedBy: j.RequestedBy, ClientID: j.ClientID,
-		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, FinishedAt: j.FinishedAt, Sources: sources, Complete: complete,
-	}
+		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, FinishedAt: j.FinishedAt,
+	}, sources, complete)
 }
 
 // onboardingError maps the onboarding service's errors.
@@ -139,11 +130,9 @@ func handleStartOnboarding(svc Onboarding, wl writeLog) http.Handler {
 		GroupOwnerID     string   `json:"group_owner_id"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		var req request
-		if err := decodeJSON(w, r, &req); err != nil {
-			return err
-		}
-		if err := newQuery(r).err(); err != nil {
+		// The service validates the fields (ValidationError in onboardingError).
+		req, err := decodeValid[request](w, r, nil)
+		if err != nil {
 			return err
 		}
 		p, _ := auth.FromContext(r.Context())
@@ -213,32 +202,33 @@ func handlePublishTemplate(g TemplateGDAP, wl writeLog) http.Handler {
 		Duration string   `json:"duration"`
 	}
 	type response struct {
-		TemplateID string             `json:"template_id"`
-		Name       string             `json:"name"`
-		Roles      []model.Role       `json:"roles"`
-		Duration   string             `json:"duration"`
-		Message    string             `json:"message,omitempty"`
-		Sources    []aggregate.Source `json:"sources"`
-		Complete   bool               `json:"complete"`
+		TemplateID string       `json:"template_id"`
+		Name       string       `json:"name"`
+		Roles      []model.Role `json:"roles"`
+		Duration   string       `json:"duration"`
+		Message    string       `json:"message,omitempty"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		var req request
-		if err := decodeJSON(w, r, &req); err != nil {
-			return err
-		}
-		ids, fes := syncjobs.CheckRoles("role_ids", req.RoleIDs)
-		name := strings.TrimSpace(req.Name)
-		if name == "" || len(name) > 100 {
-			fes = append(fes, syncjobs.FieldError{Field: "name", Message: "is required (1 to 100 characters)"})
-		}
-		if !syncjobs.ValidDuration(req.Duration) {
-			fes = append(fes, syncjobs.FieldError{Field: "duration", Message: "must be an ISO 8601 duration from P1D to P2Y, such as P730D or P2Y"})
-		}
-		var verr error
-		if len(fes) > 0 {
-			verr = onboardingError(&syncjobs.ValidationError{Fields: fes}, nil)
-		}
-		if err := joinBadRequests(verr, newQuery(r).err()); err != nil {
+		var (
+			ids  []string
+			name string
+		)
+		req, err := decodeValid(w, r, func(req *request) error {
+			var fes []syncjobs.FieldError
+			ids, fes = syncjobs.CheckRoles("role_ids", req.RoleIDs)
+			name = strings.TrimSpace(req.Name)
+			if name == "" || len(name) > 100 {
+				fes = append(fes, syncjobs.FieldError{Field: "name", Message: "is required (1 to 100 characters)"})
+			}
+			if !syncjobs.ValidDuration(req.Duration) {
+				fes = append(fes, syncjobs.FieldError{Field: "duration", Message: "must be an ISO 8601 duration from P1D to P2Y, such as P730D or P2Y"})
+			}
+			if len(fes) > 0 {
+				return onboardingError(&syncjobs.ValidationError{Fields: fes}, nil)
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		roles, rolesSrc, err := syncjobs.ResolveRoles(r.Context(), g, ids)
@@ -256,8 +246,8 @@ func handlePublishTemplate(g TemplateGDAP, wl writeLog) http.Handler {
 		if err != nil {
 			return onboardingError(err, []aggregate.Source{src})
 		}
-		return respond(w, http.StatusCreated, response{TemplateID: res.TemplateID, Name: name, Roles: roles, Duration: req.Duration,
-			Message: res.Message, Sources: []aggregate.Source{src}, Complete: true})
+		return respond(w, http.StatusCreated, withSources(response{TemplateID: res.TemplateID, Name: name, Roles: roles, Duration: req.Duration,
+			Message: res.Message}, oneSource(src), true))
 	})
 }
 
@@ -271,26 +261,24 @@ func handleCreateSecurityGroups(g TemplateGDAP, wl writeLog) http.Handler {
 		TemplateID     string                   `json:"template_id"`
 		SecurityGroups []syncjobs.SecurityGroup `json:"security_groups"`
 		Message        string                   `json:"message,omitempty"`
-		Sources        []aggregate.Source       `json:"sources"`
-		Complete       bool                     `json:"complete"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		id := strings.ToLower(pathParam(r, "id"))
-		var errs []error
+		var idErr error
 		if !syncjobs.ValidID(id) {
-			errs = append(errs, problem.BadRequest("the template id is not valid",
-				problem.FieldError{Location: "path.id", Message: "must be a template id (a GUID)"}))
+			idErr = problem.BadRequest("the template id is not valid",
+				problem.FieldError{Location: "path.id", Message: "must be a template id (a GUID)"})
 		}
-		var req request
-		if err := decodeJSON(w, r, &req); err != nil {
-			return err
-		}
-		owner := strings.ToLower(strings.TrimSpace(req.OwnerID))
-		if !syncjobs.ValidID(owner) {
-			errs = append(errs, problem.BadRequest("the owner is not valid",
-				problem.FieldError{Location: "body.owner_id", Message: "must be the Entra object id (a GUID) of the user who will own the groups"}))
-		}
-		if err := joinBadRequests(append(errs, newQuery(r).err())...); err != nil {
+		var owner string
+		_, err := decodeValid(w, r, func(req *request) error {
+			owner = strings.ToLower(strings.TrimSpace(req.OwnerID))
+			if !syncjobs.ValidID(owner) {
+				return problem.BadRequest("the owner is not valid",
+					problem.FieldError{Location: "body.owner_id", Message: "must be the Entra object id (a GUID) of the user who will own the groups"})
+			}
+			return nil
+		}, idErr)
+		if err != nil {
 			return err
 		}
 		pw, err := wl.begin(r, opCreateSecurityGroups, "gdap-template/"+id, map[string]string{"template_id": id, "owner_id": owner})
@@ -308,7 +296,7 @@ func handleCreateSecurityGroups(g TemplateGDAP, wl writeLog) http.Handler {
 		for _, sg := range res.Groups {
 			groups = append(groups, syncjobs.SecurityGroup{Succeeded: sg.Succeeded, GroupID: sg.GroupID, Text: sg.Text})
 		}
-		return respond(w, http.StatusCreated, response{TemplateID: id, SecurityGroups: groups, Message: strings.Join(res.Messages, "; "),
-			Sources: []aggregate.Source{src}, Complete: true})
+		return respond(w, http.StatusCreated, withSources(response{TemplateID: id, SecurityGroups: groups, Message: strings.Join(res.Messages, "; ")},
+			oneSource(src), true))
 	})
 }

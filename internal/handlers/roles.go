@@ -11,11 +11,6 @@ import (
 // handleListRoles serves GET /v1/roles (operationId listRoles): the Entra
 // roles GDAP can delegate.
 func handleListRoles(roles func(context.Context) ([]model.Role, error)) http.Handler {
-	type response struct {
-		Items    []model.Role       `json:"items"`
-		Sources  []aggregate.Source `json:"sources"`
-		Complete bool               `json:"complete"`
-	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		if err := newQuery(r).err(); err != nil {
 			return err
@@ -24,9 +19,6 @@ func handleListRoles(roles func(context.Context) ([]model.Role, error)) http.Han
 		if err != nil {
 			return err
 		}
-		if items == nil {
-			items = []model.Role{}
-		}
-		return respond(w, http.StatusOK, response{Items: items, Sources: []aggregate.Source{src}, Complete: true})
+		return respond(w, http.StatusOK, newList(items, oneSource(src), true))
 	})
 }

@@ -20,12 +20,6 @@ import (
 // The page token carries Crayon's position (tenant walked, page, and the
 // page size Crayon really used), so a capped page size loses nothing.
 func handleListSubscriptions(svc *aggregate.Subscriptions, tokens *pagetoken.Codec) http.Handler {
-	type response struct {
-		Items         []model.Subscription `json:"items"`
-		NextPageToken string               `json:"next_page_token,omitempty"`
-		Sources       []aggregate.Source   `json:"sources"`
-		Complete      bool                 `json:"complete"`
-	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := newQuery(r, "customer_id", "tenant_id", "status", "q", "page_size", "page_token")
 		sq := aggregate.SubscriptionQuery{}
@@ -59,16 +53,13 @@ func handleListSubscriptions(svc *aggregate.Subscriptions, tokens *pagetoken.Cod
 		sq.Q = q.str("q", 200)
 		sq.PageSize = q.intRange("page_size", defaultPageSize, 1, maxPageSize)
 		sq.Page = 1
-		fingerprint := fmt.Sprintf("subscriptions|%s|%s|%s|%s|%d", sq.CustomerID, sq.TenantID, strings.Join(sq.Statuses, ","), sq.Q, sq.PageSize)
-		if tok := q.values.Get("page_token"); tok != "" {
-			pos, err := tokens.Decode(tok, fingerprint)
-			if err != nil || pos.Page < 1 || pos.Part < 0 || pos.Size < 0 || pos.Size > sq.PageSize {
-				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
-			} else {
-				sq.Page, sq.Part = pos.Page, pos.Part
-				if pos.Size > 0 {
-					sq.PageSize = pos.Size
-				}
+		pg := pager{tokens, fmt.Sprintf("subscriptions|%s|%s|%s|%s|%d", sq.CustomerID, sq.TenantID, strings.Join(sq.Statuses, ","), sq.Q, sq.PageSize)}
+		if pos := pg.read(q, func(pos pagetoken.Position) bool {
+			return pos.Page >= 1 && pos.Part >= 0 && pos.Size >= 0 && pos.Size <= sq.PageSize
+		}); pos.Page > 0 {
+			sq.Page, sq.Part = pos.Page, pos.Part
+			if pos.Size > 0 {
+				sq.PageSize = pos.Size
 			}
 		}
 		if err := q.err(); err != nil {
@@ -78,9 +69,9 @@ func handleListSubscriptions(svc *aggregate.Subscriptions, tokens *pagetoken.Cod
 		if err != nil {
 			return err
 		}
-		resp := response{Items: page.Items, Sources: page.Sources, Complete: page.Complete}
+		resp := newList(page.Items, page.Sources, page.Complete)
 		if n := page.Next; n != nil {
-			resp.NextPageToken = tokens.Encode(pagetoken.Position{Page: n.Page, Part: n.Part, Size: n.PageSize, Query: fingerprint})
+			resp.NextPageToken = pg.next(pagetoken.Position{Page: n.Page, Part: n.Part, Size: n.PageSize})
 		}
 		return respond(w, http.StatusOK, resp)
 	})
@@ -89,11 +80,6 @@ func handleListSubscriptions(svc *aggregate.Subscriptions, tokens *pagetoken.Cod
 // handleGetSubscription serves GET /v1/subscriptions/{id} (operationId
 // getSubscription).
 func handleGetSubscription(svc *aggregate.Subscriptions) http.Handler {
-	type response struct {
-		model.Subscription
-		Sources  []aggregate.Source `json:"sources"`
-		Complete bool               `json:"complete"`
-	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		id := chi.URLParam(r, "id")
 		var idErr error
@@ -108,6 +94,6 @@ func handleGetSubscription(svc *aggregate.Subscriptions) http.Handler {
 		if err != nil {
 			return err
 		}
-		return respond(w, http.StatusOK, response{Subscription: s, Sources: sources, Complete: complete})
+		return respond(w, http.StatusOK, withSources(s, sources, complete))
 	})
 }

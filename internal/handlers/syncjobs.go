@@ -22,13 +22,6 @@ type SyncJobs interface {
 	List(ctx context.Context, f store.SyncJobFilter) (syncjobs.Page, error)
 }
 
-// syncJobResponse is one job with the vendor calls behind the answer.
-type syncJobResponse struct {
-	syncJob
-	Sources  []aggregate.Source `json:"sources"`
-	Complete bool               `json:"complete"`
-}
-
 func syncJobPath(id string) string { return "/v1/sync-jobs/" + id }
 
 // handleStartSyncJob serves POST /v1/sync-jobs (operationId startSyncJob):
@@ -40,11 +33,9 @@ func handleStartSyncJob(svc SyncJobs, wl writeLog) http.Handler {
 		NotifyEmail string `json:"notify_email"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		var req request
-		if err := decodeJSON(w, r, &req); err != nil {
-			return err
-		}
-		if err := newQuery(r).err(); err != nil {
+		// The service validates the fields (ValidationError below).
+		req, err := decodeValid[request](w, r, nil)
+		if err != nil {
 			return err
 		}
 		p, _ := auth.FromContext(r.Context())
@@ -64,7 +55,7 @@ func handleStartSyncJob(svc SyncJobs, wl writeLog) http.Handler {
 			return syncError(err, res)
 		}
 		w.Header().Set("Location", syncJobPath(res.Job.ID))
-		return respond(w, http.StatusAccepted, syncJobResponse{syncJob: newSyncJob(res.Job), Sources: res.Sources, Complete: res.Complete})
+		return respond(w, http.StatusAccepted, withSources(newSyncJob(res.Job), res.Sources, res.Complete))
 	})
 }
 
@@ -105,19 +96,13 @@ func handleGetSyncJob(svc SyncJobs) http.Handler {
 		if err != nil {
 			return syncError(err, res)
 		}
-		return respond(w, http.StatusOK, syncJobResponse{syncJob: newSyncJob(res.Job), Sources: res.Sources, Complete: res.Complete})
+		return respond(w, http.StatusOK, withSources(newSyncJob(res.Job), res.Sources, res.Complete))
 	})
 }
 
 // handleListSyncJobs serves GET /v1/sync-jobs (operationId listSyncJobs):
 // newest first, paged by a cursor on the job sequence.
 func handleListSyncJobs(svc SyncJobs, tokens *pagetoken.Codec) http.Handler {
-	type response struct {
-		Items         []syncJob          `json:"items"`
-		NextPageToken string             `json:"next_page_token,omitempty"`
-		Sources       []aggregate.Source `json:"sources"`
-		Complete      bool               `json:"complete"`
-	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := newQuery(r, "kind", "company_id", "state", "page_size", "page_token")
 		f := store.SyncJobFilter{
@@ -127,16 +112,9 @@ func handleListSyncJobs(svc SyncJobs, tokens *pagetoken.Codec) http.Handler {
 			Limit:     q.intRange("page_size", defaultPageSize, 1, maxPageSize),
 		}
 		// The token is only good for the same filters and page size.
-		fingerprint := fmt.Sprintf("sync-jobs|%s|%s|%s|%d", f.Kind, f.CompanyID, f.State, f.Limit)
-		if tok := q.values.Get("page_token"); tok != "" {
-			// Offset carries the Seq of the last job of the previous page.
-			pos, err := tokens.Decode(tok, fingerprint)
-			if err != nil || pos.Offset < 1 {
-				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
-			} else {
-				f.BeforeSeq = int64(pos.Offset)
-			}
-		}
+		pg := pager{tokens, fmt.Sprintf("sync-jobs|%s|%s|%s|%d", f.Kind, f.CompanyID, f.State, f.Limit)}
+		// Offset carries the Seq of the last job of the previous page.
+		f.BeforeSeq = int64(pg.read(q, func(pos pagetoken.Position) bool { return pos.Offset >= 1 }).Offset)
 		if err := q.err(); err != nil {
 			return err
 		}
@@ -144,10 +122,10 @@ func handleListSyncJobs(svc SyncJobs, tokens *pagetoken.Codec) http.Handler {
 		if err != nil {
 			return syncError(err, syncjobs.Result{})
 		}
-		resp := response{Items: mapSlice(page.Items, newSyncJob), Sources: page.Sources, Complete: page.Complete}
+		resp := newList(mapSlice(page.Items, newSyncJob), page.Sources, page.Complete)
 		if page.More && len(page.Items) > 0 {
 			last := page.Items[len(page.Items)-1]
-			resp.NextPageToken = tokens.Encode(pagetoken.Position{Offset: int(last.Seq), Query: fingerprint})
+			resp.NextPageToken = pg.next(pagetoken.Position{Offset: int(last.Seq)})
 		}
 		return respond(w, http.StatusOK, resp)
 	})

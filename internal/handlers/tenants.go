@@ -29,12 +29,6 @@ type AgreementStore interface {
 // snapshots the page is cut from memory and its token pins the generation;
 // without, it is one Crayon page.
 func handleListTenants(svc *aggregate.Tenants, snaps *aggregate.Snapshots, tokens *pagetoken.Codec) http.Handler {
-	type response struct {
-		Items         []model.Tenant     `json:"items"`
-		NextPageToken string             `json:"next_page_token,omitempty"`
-		Sources       []aggregate.Source `json:"sources"`
-		Complete      bool               `json:"complete"`
-	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := newQuery(r, "organization_id", "publisher_id", "tenant_type", "domain_prefix", "q", "page_size", "page_token")
 		tq := aggregate.TenantQuery{
@@ -51,18 +45,17 @@ func handleListTenants(svc *aggregate.Tenants, snaps *aggregate.Snapshots, token
 		callerSize := tq.PageSize
 		// The page size is part of the fingerprint: a Crayon page number
 		// means nothing with another page size.
-		fingerprint := fmt.Sprintf("tenants|%d|%d|%s|%s|%s|%d", tq.OrganizationID, tq.PublisherID, tq.Type, tq.DomainPrefix, tq.Q, tq.PageSize)
-		var pos pagetoken.Position
-		if tok := q.values.Get("page_token"); tok != "" {
-			var err error
-			pos, err = tokens.Decode(tok, fingerprint)
-			if err != nil || (snaps == nil && (pos.Page < 1 || pos.Size < 0 || pos.Size > tq.PageSize)) || (snaps != nil && pos.Gen == 0) {
-				q.fail("page_token", "is not a token this gateway issued for these filters; start again without it")
-			} else if snaps == nil {
-				tq.Page = pos.Page
-				if pos.Size > 0 {
-					tq.PageSize = pos.Size
-				}
+		pg := pager{tokens, fmt.Sprintf("tenants|%d|%d|%s|%s|%s|%d", tq.OrganizationID, tq.PublisherID, tq.Type, tq.DomainPrefix, tq.Q, tq.PageSize)}
+		pos := pg.read(q, func(pos pagetoken.Position) bool {
+			if snaps != nil {
+				return pos.Gen != 0
+			}
+			return pos.Page >= 1 && pos.Size >= 0 && pos.Size <= tq.PageSize
+		})
+		if snaps == nil && pos.Page > 0 {
+			tq.Page = pos.Page
+			if pos.Size > 0 {
+				tq.PageSize = pos.Size
 			}
 		}
 		if err := q.err(); err != nil {
@@ -80,7 +73,7 @@ func handleListTenants(svc *aggregate.Tenants, snaps *aggregate.Snapshots, token
 			items, next := snap.TenantPage(tq, pos.Offset, tq.PageSize)
 			token := ""
 			if next > 0 {
-				token = tokens.Encode(pagetoken.Position{Offset: next, Gen: snap.Gen, Query: fingerprint})
+				token = pg.next(pagetoken.Position{Offset: next, Gen: snap.Gen})
 			}
 			return respondList(w, items, token, sources, snap.Has(model.VendorGDAP))
 		}
@@ -88,16 +81,13 @@ func handleListTenants(svc *aggregate.Tenants, snaps *aggregate.Snapshots, token
 		if err != nil {
 			return err
 		}
-		resp := response{Items: page.Items, Sources: page.Sources, Complete: page.Complete}
-		if resp.Items == nil {
-			resp.Items = []model.Tenant{}
-		}
+		resp := newList(page.Items, page.Sources, page.Complete)
 		if next, size, ok := nextVendorPage(tq.Page, tq.PageSize, len(page.Items), page.Total); ok {
-			pos := pagetoken.Position{Page: next, Query: fingerprint}
+			pos := pagetoken.Position{Page: next}
 			if size != callerSize {
 				pos.Size = size
 			}
-			resp.NextPageToken = tokens.Encode(pos)
+			resp.NextPageToken = pg.next(pos)
 		}
 		return respond(w, http.StatusOK, resp)
 	})
@@ -134,11 +124,6 @@ func gcd(a, b int) int {
 // tenant in the current snapshot is answered from its index; one the
 // snapshot does not hold (newer than it) is read from the vendors.
 func handleGetTenant(svc *aggregate.Tenants, snaps *aggregate.Snapshots) http.Handler {
-	type response struct {
-		model.Tenant
-		Sources  []aggregate.Source `json:"sources"`
-		Complete bool               `json:"complete"`
-	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := tenantID(r)
 		if err != nil {
@@ -148,7 +133,7 @@ func handleGetTenant(svc *aggregate.Tenants, snaps *aggregate.Snapshots) http.Ha
 			if snap, err := snaps.Current(r.Context()); err == nil {
 				if t, ok := snap.Tenant(id); ok {
 					sources, _, _ := snap.Sources(time.Now(), model.VendorCrayon, model.VendorGDAP)
-					return respond(w, http.StatusOK, response{Tenant: t, Sources: sources, Complete: snap.Has(model.VendorGDAP)})
+					return respond(w, http.StatusOK, withSources(t, sources, snap.Has(model.VendorGDAP)))
 				}
 			}
 		}
@@ -156,7 +141,7 @@ func handleGetTenant(svc *aggregate.Tenants, snaps *aggregate.Snapshots) http.Ha
 		if err != nil {
 			return err
 		}
-		return respond(w, http.StatusOK, response{Tenant: t, Sources: sources, Complete: complete})
+		return respond(w, http.StatusOK, withSources(t, sources, complete))
 	})
 }
 
@@ -164,11 +149,6 @@ func handleGetTenant(svc *aggregate.Tenants, snaps *aggregate.Snapshots) http.Ha
 // (operationId listAgreements): the tenant's consents; none means the
 // customer has not consented.
 func handleListAgreements(store AgreementStore) http.Handler {
-	type response struct {
-		Items    []model.Agreement  `json:"items"`
-		Sources  []aggregate.Source `json:"sources"`
-		Complete bool               `json:"complete"`
-	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := tenantID(r)
 		if err != nil {
@@ -183,10 +163,7 @@ func handleListAgreements(store AgreementStore) http.Handler {
 		if err != nil {
 			return err
 		}
-		if items == nil {
-			items = []model.Agreement{}
-		}
-		return respond(w, http.StatusOK, response{Items: items, Sources: []aggregate.Source{src}, Complete: true})
+		return respond(w, http.StatusOK, newList(items, oneSource(src), true))
 	})
 }
 
@@ -268,20 +245,14 @@ func plainEmail(s string) bool {
 // handleAddAgreement serves POST /v1/tenants/{id}/agreements
 // (operationId addAgreement): record a consent at Crayon.
 func handleAddAgreement(store AgreementStore, w writeLog) http.Handler {
-	type response struct {
-		model.Agreement
-		Sources  []aggregate.Source `json:"sources"`
-		Complete bool               `json:"complete"`
-	}
 	return handle(func(rw http.ResponseWriter, r *http.Request) error {
 		id, idErr := tenantID(r)
-		var req agreementRequest
-		if err := decodeJSON(rw, r, &req); err != nil {
+		var a model.Agreement
+		_, err := decodeValid(rw, r, func(req *agreementRequest) (err error) {
+			a, err = req.validate(time.Now())
 			return err
-		}
-		a, err := req.validate(time.Now())
-		// Every input mistake is reported at once, path, query and body.
-		if err := joinBadRequests(idErr, newQuery(r).err(), err); err != nil {
+		}, idErr)
+		if err != nil {
 			return err
 		}
 		pw, err := w.begin(r, opAddAgreement, "tenant/"+id, a)
@@ -295,7 +266,7 @@ func handleAddAgreement(store AgreementStore, w writeLog) http.Handler {
 		if err != nil {
 			return err
 		}
-		return respond(rw, http.StatusCreated, response{Agreement: got, Sources: []aggregate.Source{src}, Complete: true})
+		return respond(rw, http.StatusCreated, withSources(got, oneSource(src), true))
 	})
 }
 

@@ -1,0 +1,245 @@
+package handlers
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/syncjobs"
+	"github.com/partnerhub/gateway/internal/upstream"
+)
+
+func TestOperationalRoutes(t *testing.T) {
+	runTable(t, []routeCase{
+		{method: "GET", path: "/healthz", status: 200},
+		{method: "GET", path: "/readyz", status: 200},
+		{name: "draining", method: "GET", path: "/readyz", fail: map[string]error{"ready": errStub}, status: 503, headers: map[string]string{"Retry-After": "5"}},
+		{method: "GET", path: "/openapi.yaml", status: 200, headers: map[string]string{"Content-Type": "application/yaml"}},
+		{method: "GET", path: "/metrics", status: 200},
+		{method: "GET", path: "/nowhere", status: 404, problem: "not-found"},
+		{method: "DELETE", path: "/v1/customers", client: admin, status: 405, problem: "method-not-allowed", headers: map[string]string{"Allow": "GET, HEAD, OPTIONS"}},
+		{method: "OPTIONS", path: "/v1/licenses", status: 204, headers: map[string]string{"Allow": "GET, HEAD, POST, OPTIONS"}},
+	})
+}
+
+func TestAuthenticationAndPermissions(t *testing.T) {
+	runTable(t, []routeCase{
+		{name: "no token", method: "GET", path: "/v1/customers", status: 401, problem: "unauthorized", headers: map[string]string{"WWW-Authenticate": "Bearer"}},
+		{name: "bad token", method: "GET", path: "/v1/customers", header: map[string]string{"Authorization": "Bearer x.y.z"}, status: 401, problem: "unauthorized", headers: map[string]string{"WWW-Authenticate": "Bearer"}},
+		{name: "reader writes", method: "POST", path: "/v1/licenses", client: reader, body: `{"company":"acme","user":"ada"}`, status: 403, problem: "forbidden", check: notCalled("licenses.register")},
+		{name: "operator reads audit", method: "GET", path: "/v1/audit-events", client: operator, status: 403, problem: "forbidden"},
+		{name: "operator onboards", method: "POST", path: "/v1/gdap/onboardings", client: operator, body: `{}`, status: 403, problem: "forbidden"},
+	})
+}
+
+var errStub = &upstream.Error{Vendor: "stub", Op: "fail", Status: 500}
+
+func TestCustomerRoutes(t *testing.T) {
+	runTable(t, []routeCase{
+		{method: "GET", path: "/v1/customers", client: reader, status: 200, headers: map[string]string{"ETag": `W/"`}, check: listed(2, true)},
+		{name: "page", method: "GET", path: "/v1/customers?page_size=1&vendor=gdap&q=cont", client: reader, status: 200, check: listed(1, true)},
+		{name: "one vendor down", method: "GET", path: "/v1/customers", client: reader, fail: map[string]error{"customers.crayon": unavailable(model.VendorCrayon)}, status: 200, check: listed(2, false)},
+		{name: "negative page size", method: "GET", path: "/v1/customers?page_size=-1", client: reader, status: 400, problem: "invalid-request", errors: []string{"query.page_size"}},
+		{name: "non-numeric page size", method: "GET", path: "/v1/customers?page_size=abc", client: reader, status: 400, problem: "invalid-request", errors: []string{"query.page_size"}},
+		{name: "page size too large", method: "GET", path: "/v1/customers?page_size=100000", client: reader, status: 400, problem: "invalid-request", errors: []string{"query.page_size"}},
+		{name: "long q", method: "GET", path: "/v1/customers?q=" + strings.Repeat("a", 201), client: reader, status: 400, problem: "invalid-request", errors: []string{"query.q"}},
+		{name: "every vendor down", method: "GET", path: "/v1/customers?vendor=crayon", client: reader, fail: map[string]error{"customers.crayon": unavailable(model.VendorCrayon)}, status: 503, problem: "vendor-unavailable", headers: map[string]string{"Retry-After": "7"}},
+		{name: "bad query", method: "GET", path: "/v1/customers?page_size=0&vendor=sap&page_token=nope&x=1", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.x", "query.vendor", "query.page_size", "query.page_token"}},
+		{name: "repeated", method: "GET", path: "/v1/customers?q=a&q=b", client: reader, status: 400, problem: "invalid-request", errors: []string{"query.q"}},
+		{method: "GET", path: "/v1/customers/ms-" + testTenantID, client: reader, status: 200},
+		{name: "bad id", method: "GET", path: "/v1/customers/sap-1?x=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
+		{name: "unknown", method: "GET", path: "/v1/customers/bokamera-" + testJobID, client: reader, status: 404, problem: "not-found"},
+	})
+}
+
+func TestTenantRoutes(t *testing.T) {
+	agreement := `{"agreement_type":"` + model.AgreementMicrosoftCustomer + `","first_name":"Ada","last_name":"Lovelace","email":"ada@example.com","agreed_at":"2026-01-01T00:00:00Z"}`
+	runTable(t, []routeCase{
+		{method: "GET", path: "/v1/tenants?page_size=1", client: reader, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
+			listed(1, true)(t, b, s)
+			if b["next_page_token"] == nil {
+				t.Error("no next_page_token for page 1 of 3")
+			}
+		}},
+		{name: "bad query", method: "GET", path: "/v1/tenants?organization_id=0&tenant_type=T3&page_token=zz", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.organization_id", "query.tenant_type", "query.page_token"}},
+		{name: "more", method: "GET", path: "/v1/tenants?organization_id=abc&publisher_id=0&page_size=0&search=x&q=" + strings.Repeat("a", 201), client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.search", "query.organization_id", "query.publisher_id", "query.q", "query.page_size"}, check: notCalled("tenants.list")},
+		{name: "no permission", method: "GET", path: "/v1/tenants", client: "guest", status: 403, problem: "forbidden"},
+		{name: "crayon down", method: "GET", path: "/v1/tenants", client: reader, fail: map[string]error{"tenants.list": unavailable(model.VendorCrayon)}, status: 503, problem: "vendor-unavailable", headers: map[string]string{"Retry-After": "7"}},
+		{method: "GET", path: "/v1/tenants/42", client: reader, status: 200, check: sourcedOne("id", true)},
+		{name: "gdap down", method: "GET", path: "/v1/tenants/42", client: reader, fail: map[string]error{"gdap.customers": unavailable(model.VendorGDAP)}, status: 200, check: sourcedOne("id", false)},
+		{name: "bad id", method: "GET", path: "/v1/tenants/042", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
+		{name: "unknown", method: "GET", path: "/v1/tenants/43", client: reader, fail: map[string]error{"tenants.get": notFound(model.VendorCrayon)}, status: 404, problem: "not-found"},
+		{method: "GET", path: "/v1/tenants/42/agreements", client: reader, status: 200, check: listed(1, true)},
+		{name: "vendor 429", method: "GET", path: "/v1/tenants/42/agreements", client: reader, fail: map[string]error{"agreements": tooMany(model.VendorCrayon)}, status: 502, problem: "vendor-error", headers: map[string]string{"Retry-After": "30"}},
+		{name: "query", method: "GET", path: "/v1/tenants/x/agreements?q=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
+		{method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: agreement, status: 201, check: func(t *testing.T, b map[string]any, s *stubs) {
+			sourcedOne("email", true)(t, b, s)
+			if len(s.audits) == 0 || s.audits[len(s.audits)-1].Operation != opAddAgreement {
+				t.Error("the write was not audited as " + opAddAgreement)
+			}
+		}},
+		{name: "every mistake", method: "POST", path: "/v1/tenants/42/agreements?x=1", client: operator,
+			body:   `{"agreement_type":"other","first_name":" ","last_name":"L","email":"Ada <ada@example.com>","phone_number":"abc","agreed_at":"2999-01-01T00:00:00Z"}`,
+			status: 400, problem: "invalid-request",
+			errors: []string{"query.x", "body.agreement_type", "body.first_name", "body.email", "body.phone_number", "body.agreed_at"},
+			check:  notCalled("agreements.add")},
+		{name: "unknown member", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{"agreement_typ":"x"}`, status: 400, problem: "invalid-request", errors: []string{"body.agreement_typ"}},
+		{name: "missing fields", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{}`, status: 400, problem: "invalid-request",
+			errors: []string{"body.agreement_type", "body.first_name", "body.last_name", "body.email", "body.agreed_at"}},
+		{name: "wrong type", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{"agreement_type":1}`, status: 400, problem: "invalid-request", errors: []string{"body.agreement_type"}},
+		{name: "trailing data", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: agreement + `{}`, status: 400, problem: "invalid-request", errors: []string{"body"}},
+		{name: "truncated", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{"agreement_type":`, status: 400, problem: "invalid-request", errors: []string{"body"}},
+		{name: "array", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `[]`, status: 400, problem: "invalid-request", errors: []string{"body"}},
+		{name: "too large", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{"first_name":"` + strings.Repeat("a", 70<<10) + `"}`, status: 413, problem: "content-too-large"},
+		{name: "reader", method: "POST", path: "/v1/tenants/42/agreements", client: reader, body: agreement, status: 403, problem: "forbidden", check: notCalled("agreements.add")},
+		{name: "not JSON", method: "POST", path: "/v1/tenants/42/agreements", client: operator, header: map[string]string{"Content-Type": "text/plain"}, body: agreement, status: 415, problem: "unsupported-media-type"},
+		{name: "audit store down", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: agreement, fail: map[string]error{"audit.append": errStub}, status: 503, problem: "store-unavailable", check: notCalled("agreements.add")},
+		{method: "GET", path: "/v1/roles", client: reader, status: 200, check: listed(1, true)},
+		{name: "gdap down", method: "GET", path: "/v1/roles", client: reader, fail: map[string]error{"roles": unavailable(model.VendorGDAP)}, status: 503, problem: "vendor-unavailable", headers: map[string]string{"Retry-After": "7"}},
+		{name: "query", method: "GET", path: "/v1/roles?x=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"query.x"}},
+	})
+}
+
+func TestLicenseRoutes(t *testing.T) {
+	runTable(t, []routeCase{
+		{method: "GET", path: "/v1/licenses?company=acme&user=ADA", client: reader, status: 200, check: listed(1, true)},
+		{name: "bad query", method: "GET", path: "/v1/licenses?company=a%01b&x=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"query.x", "query.company"}},
+		{method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme co","user":"ada"}`, status: 201,
+			headers: map[string]string{"Location": "/v1/licenses/acme%20co/ada"}, check: sourcedOne("company", true)},
+		{name: "missing", method: "POST", path: "/v1/licenses?x=1", client: operator, body: `{"company":"","user":""}`, status: 400, problem: "invalid-request",
+			errors: []string{"query.x", "body.company", "body.user"}, check: notCalled("licenses.register")},
+		{name: "blank and long", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"  ","user":"` + strings.Repeat("x", 201) + `"}`, status: 400, problem: "invalid-request", errors: []string{"body.company", "body.user"}},
+		{name: "wrong type", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":1,"user":"u"}`, status: 400, problem: "invalid-request", errors: []string{"body.company"}},
+		{name: "unknown member", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"c","user":"u","seats":2}`, status: 400, problem: "invalid-request", errors: []string{"body.seats"}},
+		{name: "trailing", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"c","user":"u"} x`, status: 400, problem: "invalid-request", errors: []string{"body"}},
+		{name: "xml", method: "POST", path: "/v1/licenses", client: operator, header: map[string]string{"Content-Type": "application/xml"}, body: `{"company":"c","user":"u"}`, status: 415, problem: "unsupported-media-type"},
+		{name: "too large", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"` + strings.Repeat("c", 65<<10) + `"}`, status: 413, problem: "content-too-large"},
+		{name: "control chars", method: "GET", path: "/v1/licenses/a%07b/u", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.company"}},
+		{name: "long user", method: "DELETE", path: "/v1/licenses/c/" + strings.Repeat("x", 201), client: operator, status: 400, problem: "invalid-request", errors: []string{"path.user"}},
+		{name: "long query", method: "GET", path: "/v1/licenses?user=" + strings.Repeat("x", 201), client: reader, status: 400, problem: "invalid-request", errors: []string{"query.user"}},
+		{name: "reader deletes", method: "DELETE", path: "/v1/licenses/c/u", client: reader, status: 403, problem: "forbidden", check: notCalled("licenses.unregister")},
+		{name: "empty body", method: "POST", path: "/v1/licenses", client: operator, header: map[string]string{"Content-Type": "application/json"}, status: 400, problem: "invalid-request", errors: []string{"body"}},
+		{name: "taken", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
+			fail: map[string]error{"licenses.register": &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 409, Err: upstream.ErrConflict}}, status: 409, problem: "conflict"},
+		{method: "GET", path: "/v1/licenses/acme/ada", client: reader, status: 200, check: sourcedOne("sources", true)},
+		{name: "vendor timeout", method: "GET", path: "/v1/licenses/acme/ada", client: reader, fail: map[string]error{"licenses.check": &upstream.Error{Vendor: model.VendorDBSync, Op: "check", Err: errDeadline}}, status: 504, problem: "vendor-timeout"},
+		{method: "DELETE", path: "/v1/licenses/acme/ada", client: operator, status: 200, check: sourcedOne("user", true)},
+		{name: "unknown", method: "DELETE", path: "/v1/licenses/acme/nobody", client: operator, fail: map[string]error{"licenses.unregister": notFound(model.VendorDBSync)}, status: 404, problem: "not-found"},
+		{name: "bad names", method: "DELETE", path: "/v1/licenses/a%01/b?x=1", client: operator, status: 400, problem: "invalid-request", errors: []string{"query.x", "path.company"}},
+	})
+}
+
+func TestSyncJobRoutes(t *testing.T) {
+	kind := syncjobs.Kinds[0]
+	runTable(t, []routeCase{
+		{method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`, status: 202,
+			headers: map[string]string{"Location": "/v1/sync-jobs/" + testJobID}, check: sourcedOne("id", true)},
+		{name: "invalid", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"nope"}`, status: 400, problem: "invalid-request", errors: []string{"body.kind"}},
+		{name: "query", method: "POST", path: "/v1/sync-jobs?x=1", client: operator, body: `{"kind":"` + kind + `"}`, status: 400, problem: "invalid-request", errors: []string{"query.x"}},
+		{name: "running", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`,
+			fail: map[string]error{"syncs.start": &syncjobs.ConflictError{}}, status: 409, problem: "sync-running"},
+		{name: "store down", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`,
+			fail: map[string]error{"syncs.start": syncjobs.ErrStore}, status: 503, problem: "store-unavailable", headers: map[string]string{"Retry-After": "5"}},
+		{method: "GET", path: "/v1/sync-jobs", client: reader, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
+			listed(1, true)(t, b, s)
+			if b["next_page_token"] == nil {
+				t.Error("no next_page_token though more jobs match")
+			}
+		}},
+		{name: "bad query", method: "GET", path: "/v1/sync-jobs?kind=x&state=y&page_size=201&page_token=t", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.kind", "query.state", "query.page_size", "query.page_token"}},
+		{method: "GET", path: "/v1/sync-jobs/" + testJobID, client: reader, status: 200, check: sourcedOne("id", true)},
+		{name: "bad id", method: "GET", path: "/v1/sync-jobs/nope?x=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
+		{name: "unknown", method: "GET", path: "/v1/sync-jobs/" + testJobID, client: reader, fail: map[string]error{"syncs.get": syncjobs.ErrNotFound}, status: 404, problem: "not-found"},
+	})
+}
+
+func TestAuditRoutes(t *testing.T) {
+	runTable(t, []routeCase{
+		{method: "GET", path: "/v1/audit-events?page_size=1", client: admin, status: 200, check: func(t *testing.T, b map[string]any, _ *stubs) {
+			if items, _ := b["items"].([]any); len(items) != 1 || b["next_page_token"] == nil {
+				t.Errorf("page: %v", b)
+			}
+		}},
+		{name: "bad query", method: "GET", path: "/v1/audit-events?from=yesterday&operation=x&page_token=t", client: admin, status: 400, problem: "invalid-request",
+			errors: []string{"query.from", "query.operation", "query.page_token"}},
+		{name: "paging", method: "GET", path: "/v1/audit-events?page_size=0&limit=5", client: admin, status: 400, problem: "invalid-request", errors: []string{"query.limit", "query.page_size"}},
+		{name: "to before from", method: "GET", path: "/v1/audit-events?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", client: admin, status: 400, problem: "invalid-request", errors: []string{"query.to"}},
+		{name: "store down", method: "GET", path: "/v1/audit-events", client: admin, fail: map[string]error{"audit.list": errStub}, status: 503, problem: "store-unavailable", headers: map[string]string{"Retry-After": "5"}},
+	})
+}
+
+func TestSubscriptionRoutes(t *testing.T) {
+	runTable(t, []routeCase{
+		{method: "GET", path: "/v1/subscriptions?status=active,active&tenant_id=42", client: reader, status: 200, check: listed(1, true)},
+		{name: "bad query", method: "GET", path: "/v1/subscriptions?customer_id=x&tenant_id=-1&status=gone&page_token=t", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.customer_id", "query.tenant_id", "query.status", "query.page_token"}},
+		{name: "everything", method: "GET", path: "/v1/subscriptions?status=bogus&customer_id=acme&tenant_id=0&page_size=0&page_token=x&color=red", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.color", "query.customer_id", "query.tenant_id", "query.status", "query.page_size", "query.page_token"}, check: notCalled("subscriptions.list")},
+		{name: "crayon down", method: "GET", path: "/v1/subscriptions", client: reader, fail: map[string]error{"subscriptions.list": unavailable(model.VendorCrayon)}, status: 503, problem: "vendor-unavailable"},
+		{method: "GET", path: "/v1/subscriptions/9", client: reader, status: 200, check: sourcedOne("id", true)},
+		{name: "bad id", method: "GET", path: "/v1/subscriptions/x?y=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
+		{name: "unknown", method: "GET", path: "/v1/subscriptions/8", client: reader, fail: map[string]error{"subscriptions.get": notFound(model.VendorCrayon)}, status: 404, problem: "not-found"},
+	})
+}
+
+func TestGDAPRoutes(t *testing.T) {
+	role := "62e90394-69f5-4237-9190-012177145e10"
+	runTable(t, []routeCase{
+		{method: "POST", path: "/v1/gdap/templates", client: admin, body: `{"name":"Ops","role_ids":["` + role + `"],"duration":"P730D"}`, status: 201, check: sourcedOne("template_id", true)},
+		{name: "invalid", method: "POST", path: "/v1/gdap/templates?x=1", client: admin, body: `{"name":"","role_ids":[],"duration":"P9Y"}`, status: 400, problem: "invalid-request",
+			errors: []string{"query.x", "body.role_ids", "body.name", "body.duration"}, check: notCalled("gdap.publish")},
+		{name: "unknown role", method: "POST", path: "/v1/gdap/templates", client: admin, body: `{"name":"Ops","role_ids":["` + testJobID + `"],"duration":"P730D"}`, status: 400, problem: "invalid-request",
+			errors: []string{"body.role_ids"}, check: notCalled("gdap.publish")},
+		{method: "POST", path: "/v1/gdap/templates/" + testJobID + "/security-groups", client: admin, body: `{"owner_id":"` + testTenantID + `"}`, status: 201, check: sourcedOne("security_groups", true)},
+		{name: "invalid", method: "POST", path: "/v1/gdap/templates/" + testJobID + "/security-groups?q=1", client: admin, body: `{"owner_id":"me"}`, status: 400, problem: "invalid-request",
+			errors: []string{"query.q", "body.owner_id"}, check: notCalled("gdap.groups")},
+		{name: "gdap down", method: "POST", path: "/v1/gdap/templates/" + testJobID + "/security-groups", client: admin, body: `{"owner_id":"` + testTenantID + `"}`,
+			fail: map[string]error{"gdap.groups": unavailable(model.VendorGDAP)}, status: 503, problem: "vendor-unavailable", headers: map[string]string{"Retry-After": "7"}},
+		{method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"customer_tenant_id":"` + testTenantID + `","mode":"template"}`, status: 202,
+			headers: map[string]string{"Location": "/v1/gdap/onboardings/" + testJobID}, check: sourcedOne("steps", true)},
+		{name: "invalid", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"mode":"x"}`, status: 400, problem: "invalid-request", errors: []string{"body.customer_tenant_id"}},
+		{name: "running", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"customer_tenant_id":"` + testTenantID + `"}`,
+			fail: map[string]error{"onboard.start": &syncjobs.ConflictError{}}, status: 409, problem: "onboarding-running"},
+		{method: "GET", path: "/v1/gdap/onboardings/" + testJobID, client: admin, status: 200, check: sourcedOne("state", true)},
+		{name: "bad id", method: "GET", path: "/v1/gdap/onboardings/x", client: admin, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
+		{name: "unknown", method: "GET", path: "/v1/gdap/onboardings/" + testJobID, client: admin, fail: map[string]error{"onboard.get": syncjobs.ErrNotFound}, status: 404, problem: "not-found"},
+	})
+}
+
+// A page token is good only for the list, filters and page size it was
+// issued for; a forged one is refused too.
+func TestPageTokensAreBoundToTheirList(t *testing.T) {
+	ts := newTestServer(t)
+	for _, c := range []struct{ first, other string }{
+		{"/v1/customers?page_size=1", "/v1/customers?page_size=1&q=contoso"},
+		{"/v1/tenants?page_size=1", "/v1/tenants?page_size=2"},
+		{"/v1/tenants?page_size=1", "/v1/tenants?page_size=1&q=x"},
+		{"/v1/subscriptions?page_size=1", "/v1/subscriptions?page_size=1&status=active"},
+		{"/v1/sync-jobs?page_size=1", "/v1/sync-jobs?page_size=2"},
+		{"/v1/audit-events?page_size=1", "/v1/audit-events?page_size=1&subject=x"},
+		{"/v1/audit-events?page_size=1", "/v1/customers?page_size=1"},
+	} {
+		status, first := ts.get(t, c.first)
+		tok, _ := first["next_page_token"].(string)
+		if status != 200 || tok == "" {
+			t.Fatalf("%s: %d, no next_page_token: %v", c.first, status, first)
+		}
+		if status, _ := ts.get(t, c.first+"&page_token="+url.QueryEscape(tok)); status != 200 {
+			t.Errorf("%s: its own token: %d", c.first, status)
+		}
+		forged := []byte(tok)
+		forged[len(forged)-2] ^= 1
+		for _, path := range []string{c.other + "&page_token=" + url.QueryEscape(tok), c.first + "&page_token=" + url.QueryEscape(string(forged))} {
+			status, p := ts.get(t, path)
+			errs, _ := p["errors"].([]any)
+			if status != 400 || len(errs) != 1 || errs[0].(map[string]any)["location"] != "query.page_token" {
+				t.Errorf("%s: %d %v", path, status, p)
+			}
+		}
+	}
+}
