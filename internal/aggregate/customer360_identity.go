@@ -203,7 +203,27 @@ func (s *CustomerViews) resolve(wantID string, gdap []model.GDAPCustomer, tenant
 	if i < 0 {
 		return identity{}, false
 	}
-	c := merged[i]
+	gdapOf := func(id string) (model.GDAPCustomer, bool) {
+		j := slices.IndexFunc(gdap, func(g model.GDAPCustomer) bool { return g.MicrosoftTenantID == id })
+		if j < 0 {
+			return model.GDAPCustomer{}, false
+		}
+		return gdap[j], true
+	}
+	tenantOf := func(id string) (model.Tenant, bool) {
+		j := slices.IndexFunc(tenants, func(t model.Tenant) bool { return t.ID == id })
+		if j < 0 {
+			return model.Tenant{}, false
+		}
+		return tenants[j], true
+	}
+	return identityOf(merged[i], gdapOf, tenantOf, gdapSrc, crayonSrc), true
+}
+
+// identityOf gathers the vendor records of a merged customer, whether
+// they are looked up in full vendor lists or in a snapshot's indexes.
+func identityOf(c model.Customer, gdapOf func(string) (model.GDAPCustomer, bool), tenantOf func(string) (model.Tenant, bool),
+	gdapSrc, crayonSrc Source) identity {
 	id := identity{
 		customer: c,
 		gdap:     GDAPSection{Section: sectionOf(gdapSrc)},
@@ -214,15 +234,15 @@ func (s *CustomerViews) resolve(wantID string, gdap []model.GDAPCustomer, tenant
 	for _, ref := range c.References {
 		switch ref.Vendor {
 		case model.VendorGDAP:
-			if j := slices.IndexFunc(gdap, func(g model.GDAPCustomer) bool { return g.MicrosoftTenantID == ref.ID }); j >= 0 {
-				g := gdap[j]
+			if g, ok := gdapOf(ref.ID); ok {
 				id.gdap.Item = &g
 				id.names = append(id.names, g.CompanyName)
 			}
 		case model.VendorCrayon:
-			if j := slices.IndexFunc(tenants, func(t model.Tenant) bool { return t.ID == ref.ID }); j >= 0 {
-				id.tenants.Items = append(id.tenants.Items, tenants[j])
-				id.names = append(id.names, tenants[j].Name)
+			if t, ok := tenantOf(ref.ID); ok {
+				t.GDAP = nil // the view has its own GDAP section
+				id.tenants.Items = append(id.tenants.Items, t)
+				id.names = append(id.names, t.Name)
 			}
 		}
 	}
@@ -231,5 +251,5 @@ func (s *CustomerViews) resolve(wantID string, gdap []model.GDAPCustomer, tenant
 		y, _ := strconv.Atoi(b.ID)
 		return cmp.Compare(x, y)
 	})
-	return id, true
+	return id
 }

@@ -1,10 +1,7 @@
 package aggregate
 
 import (
-	"cmp"
 	"context"
-	"slices"
-	"strconv"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/model"
@@ -72,32 +69,5 @@ func (s *CustomerViews) identifySnapshot(ctx context.Context, key CustomerKey) (
 
 // fromSnapshot gathers the vendor records of a merged customer by id.
 func fromSnapshot(snap *Snapshot, c model.Customer, gdapSrc, crayonSrc Source) identity {
-	id := identity{
-		customer: c,
-		gdap:     GDAPSection{Section: sectionOf(gdapSrc)},
-		tenants:  TenantSection{Section: sectionOf(crayonSrc), Items: []model.Tenant{}},
-		names:    []string{c.Name},
-		sources:  []Source{gdapSrc, crayonSrc},
-	}
-	for _, ref := range c.References {
-		switch ref.Vendor {
-		case model.VendorGDAP:
-			if g, ok := snap.GDAPCustomer(ref.ID); ok {
-				id.gdap.Item = &g
-				id.names = append(id.names, g.CompanyName)
-			}
-		case model.VendorCrayon:
-			if t, ok := snap.Tenant(ref.ID); ok {
-				t.GDAP = nil // the view has its own GDAP section
-				id.tenants.Items = append(id.tenants.Items, t)
-				id.names = append(id.names, t.Name)
-			}
-		}
-	}
-	slices.SortFunc(id.tenants.Items, func(a, b model.Tenant) int {
-		x, _ := strconv.Atoi(a.ID)
-		y, _ := strconv.Atoi(b.ID)
-		return cmp.Compare(x, y)
-	})
-	return id
+	return identityOf(c, snap.GDAPCustomer, snap.Tenant, gdapSrc, crayonSrc)
 }
