@@ -13,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
 )
 
@@ -163,30 +160,11 @@ func (r *faultRig) metrics() []sample {
 		r.t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	parser := expfmt.NewTextParser(model.LegacyValidation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		r.t.Fatalf("/metrics does not parse: %v", err)
+		r.t.Fatal(err)
 	}
-	var out []sample
-	for name, mf := range families {
-		for _, m := range mf.GetMetric() {
-			s := sample{name: name, labels: map[string]string{}}
-			for _, l := range m.GetLabel() {
-				s.labels[l.GetName()] = l.GetValue()
-			}
-			switch {
-			case m.GetCounter() != nil:
-				s.value = m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				s.value = m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				s.sum, s.count = m.GetHistogram().GetSampleSum(), m.GetHistogram().GetSampleCount()
-			}
-			out = append(out, s)
-		}
-	}
-	return out
+	return parseExposition(r.t, body)
 }
 
 // metric adds up the series of name whose labels include labels.

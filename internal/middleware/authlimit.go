@@ -44,13 +44,7 @@ type AuthFailureLimiter struct {
 // NewAuthFailureLimiter validates cfg and registers
 // gateway_auth_failures_limited_total on reg.
 func NewAuthFailureLimiter(cfg AuthFailureConfig, reg prometheus.Registerer) (*AuthFailureLimiter, error) {
-	var errs []error
-	if !(cfg.PerSecond > 0) || math.IsInf(cfg.PerSecond, 0) {
-		errs = append(errs, fmt.Errorf("rate must be a positive number, got %v", cfg.PerSecond))
-	}
-	if cfg.Burst < 1 {
-		errs = append(errs, fmt.Errorf("burst must be at least 1, got %d", cfg.Burst))
-	}
+	errs := checkBucket(cfg.PerSecond, cfg.Burst)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("failed-authentication limiter: %w", err)
 	}

@@ -55,6 +55,18 @@ type buckets struct {
 	lru list.List // of *keyBucket, most recently seen at the front
 }
 
+// checkBucket lists what is wrong with a token bucket's rate and burst.
+func checkBucket(perSecond float64, burst int) []error {
+	var errs []error
+	if !(perSecond > 0) || math.IsInf(perSecond, 0) {
+		errs = append(errs, fmt.Errorf("rate must be a positive number, got %v", perSecond))
+	}
+	if burst < 1 {
+		errs = append(errs, fmt.Errorf("burst must be at least 1, got %d", burst))
+	}
+	return errs
+}
+
 func newBuckets(perSecond float64, burst, maxKeys int) *buckets {
 	return &buckets{perSecond: perSecond, burst: burst, max: maxKeys,
 		refill: time.Duration(float64(burst) / perSecond * float64(time.Second)), m: map[string]*list.Element{}}
@@ -69,13 +81,7 @@ type keyBucket struct {
 // NewRateLimiter validates cfg and registers gateway_rate_limited_total on
 // reg.
 func NewRateLimiter(cfg RateLimitConfig, reg prometheus.Registerer) (*RateLimiter, error) {
-	var errs []error
-	if !(cfg.PerSecond > 0) || math.IsInf(cfg.PerSecond, 0) {
-		errs = append(errs, fmt.Errorf("rate must be a positive number, got %v", cfg.PerSecond))
-	}
-	if cfg.Burst < 1 {
-		errs = append(errs, fmt.Errorf("burst must be at least 1, got %d", cfg.Burst))
-	}
+	errs := checkBucket(cfg.PerSecond, cfg.Burst)
 	if cfg.MaxSubjects < 0 {
 		errs = append(errs, fmt.Errorf("max subjects must not be negative, got %d", cfg.MaxSubjects))
 	}

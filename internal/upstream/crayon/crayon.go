@@ -101,13 +101,17 @@ type TenantFilter struct {
 	Page, PageSize int
 }
 
-func (c *Client) tenantQuery(f TenantFilter) url.Values {
-	q := url.Values{}
-	org := f.OrganizationID
+// orgQuery starts a listing's query with its organization: org, or the
+// configured one when org is 0 (Crayon needs one in practice).
+func (c *Client) orgQuery(org int) url.Values {
 	if org == 0 {
 		org = c.cfg.OrganizationID
 	}
-	q.Set("OrganizationId", strconv.Itoa(org))
+	return url.Values{"OrganizationId": {strconv.Itoa(org)}}
+}
+
+func (c *Client) tenantQuery(f TenantFilter) url.Values {
+	q := c.orgQuery(f.OrganizationID)
 	typ := f.CustomerTenantType
 	if typ == 0 {
 		typ = tenantTypes[f.Type]

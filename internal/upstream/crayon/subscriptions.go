@@ -35,12 +35,7 @@ type SubscriptionFilter struct {
 }
 
 func (c *Client) subscriptionQuery(f SubscriptionFilter) url.Values {
-	q := url.Values{}
-	org := f.OrganizationID
-	if org == 0 {
-		org = c.cfg.OrganizationID
-	}
-	q.Set("OrganizationId", strconv.Itoa(org))
+	q := c.orgQuery(f.OrganizationID)
 	for name, v := range map[string]int{"CustomerTenantId": f.CustomerTenantID, "PublisherId": f.PublisherID, "Statuses": f.Statuses} {
 		if v != 0 {
 			q.Set(name, strconv.Itoa(v))
