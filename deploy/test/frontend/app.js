@@ -156,7 +156,7 @@ async function registerLicence(ev) {
     const { json, headers } = await api("POST", "/v1/licenses", body, { "Idempotency-Key": crypto.randomUUID() });
     out.setAttribute("data-id", json.id || "");
     out.setAttribute("data-location", headers.get("Location") || "");
-    out.textContent = `Registered ${json.user} at ${json.company} (id ${json.id})`;
+    out.textContent = `Registered ${json.user} at ${json.company} (id ${json.id || "?"})`;
     if (state.customer) loadSection(state.customer.id, "licenses"); // the new user appears there
   } catch (e) {
     out.setAttribute("data-error", e.body ? e.body.type || "" : "network");

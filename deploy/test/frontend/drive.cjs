@@ -20,6 +20,7 @@ const SYNC_MS = 100000; // a whole sync job, polled by the page
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   const out = { problems: [], console: [], requests: [], steps: {} };
+  const headerReads = [];
   const step = async (name, fn) => {
     try {
       out.steps[name] = await fn();
@@ -31,9 +32,13 @@ const SYNC_MS = 100000; // a whole sync job, polled by the page
     const page = await browser.newPage();
     page.on("console", (m) => { if (m.type() === "error") out.console.push(m.text()); });
     page.on("pageerror", (e) => out.problems.push("page error: " + e.message));
+    // The headers as sent on the wire (Origin is added by the network
+    // stack, so only allHeaders() has it); bounded, in case one never settles.
     page.on("request", (r) => {
-      const h = r.headers();
-      out.requests.push({ method: r.method(), url: r.url(), authorization: !!h.authorization, origin: h.origin || "" });
+      const bounded = Promise.race([r.allHeaders(), new Promise((res) => setTimeout(() => res(r.headers()), 5000))]);
+      headerReads.push(bounded.then((h) => {
+        out.requests.push({ method: r.method(), url: r.url(), authorization: !!h.authorization, origin: h.origin || "" });
+      }, () => {}));
     });
 
     const text = (sel) => page.$eval(sel, (e) => e.textContent);
@@ -108,6 +113,7 @@ const SYNC_MS = 100000; // a whole sync job, polled by the page
       }));
     });
     await step("errors_shown", async () => text("#error"));
+    await Promise.all(headerReads);
 
     // The same page from an origin the gateway does not allow: the browser
     // must withhold the answers, so the page can show nothing but an error.
