@@ -412,13 +412,16 @@ func (g *devGateway) preflights(t *testing.T) map[string]int {
 	return n
 }
 
-// startDevGateway builds cmd/gateway from this repository and runs it with
-// -dev on a free loopback port, with its own database; env is added to the
-// process's environment. It is stopped (SIGTERM, then killed) at cleanup.
+// startDevGateway builds cmd/gateway (with -race) from this repository and
+// runs it with -dev on a free loopback port, with its own database; env is
+// added to the process's environment. It is stopped (SIGTERM, then killed)
+// at cleanup, and must then exit cleanly, with no data race reported.
 func startDevGateway(ctx context.Context, t *testing.T, dir string, env map[string]string) *devGateway {
 	t.Helper()
 	bin := filepath.Join(dir, "gateway")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gateway")
+	// -race: the race detector watches the flow, and CI's main test pass
+	// (go test -race ./...) has already compiled every package this way.
+	build := exec.CommandContext(ctx, "go", "build", "-race", "-o", bin, "./cmd/gateway")
 	build.Dir = filepath.Join("..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/gateway: %v\n%s", err, out)
@@ -445,7 +448,13 @@ func startDevGateway(ctx context.Context, t *testing.T, dir string, env map[stri
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case err := <-done:
+			gw.mu.Lock()
+			race := bytes.Contains(gw.log.Bytes(), []byte("DATA RACE"))
+			gw.mu.Unlock()
+			if err != nil || race {
+				t.Errorf("the gateway exited with %v after SIGTERM (data race reported: %v)", err, race)
+			}
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			<-done
