@@ -40,18 +40,18 @@ const StatusNotApplicable = "not_applicable"
 // CustomerViewBackend is what the 360 view needs from the vendors; run.go
 // adapts the vendor clients to it.
 type CustomerViewBackend struct {
-	GDAPCustomers func(ctx context.Context) ([]model.GDAPCustomer, error)
+	GDAPCustomers Read[[]model.GDAPCustomer]
 	// CrayonTenants lists every customer tenant of the organization.
-	CrayonTenants func(ctx context.Context) ([]model.Tenant, error)
+	CrayonTenants Read[[]model.Tenant]
 	// CrayonTenant reads one tenant; an unknown id is upstream.ErrNotFound.
-	CrayonTenant func(ctx context.Context, id string) (model.Tenant, error)
+	CrayonTenant ReadBy[string, model.Tenant]
 	Agreements   func(ctx context.Context, tenantID string) ([]model.Agreement, error)
 	// Licenses lists DBSync licensed users of company ("" for all).
 	Licenses func(ctx context.Context, company string) ([]model.License, error)
 	// BookingCustomer reads one booking customer; unknown is upstream.ErrNotFound.
-	BookingCustomer func(ctx context.Context, id string) (model.BookingCustomer, error)
+	BookingCustomer ReadBy[string, model.BookingCustomer]
 	// SearchBookings lists booking customers whose name or e-mail contains text.
-	SearchBookings func(ctx context.Context, text string) ([]model.BookingCustomer, error)
+	SearchBookings ReadBy[string, []model.BookingCustomer]
 	// Snapshot, when set, is the current customer snapshot: customers are
 	// identified from its indexes instead of from full vendor lists.
 	Snapshot func(ctx context.Context) (*Snapshot, error)
@@ -173,13 +173,13 @@ func (s *CustomerViews) Get(ctx context.Context, key CustomerKey) (CustomerView,
 
 // store runs fn as a fan-out call whose result is kept by the closure;
 // fanOut waits for every call, so reading it afterwards is safe.
-func store[T any](vendor string, dst *T, fn func(context.Context) (T, error)) call[struct{}] {
-	return call[struct{}]{vendor: vendor, fn: func(ctx context.Context) (struct{}, error) {
-		v, err := fn(ctx)
+func store[T any](vendor string, dst *T, fn Read[T]) call[struct{}] {
+	return call[struct{}]{vendor: vendor, fn: func(ctx context.Context) (struct{}, Freshness, error) {
+		v, f, err := fn(ctx)
 		if err == nil {
 			*dst = v
 		}
-		return struct{}{}, err
+		return struct{}{}, f, err
 	}}
 }
 
@@ -213,6 +213,7 @@ func worst(srcs []Source) Source {
 		w.DurationMS = max(w.DurationMS, s.DurationMS)
 		w.Stale = w.Stale || s.Stale
 		w.AgeMS = max(w.AgeMS, s.AgeMS) // the oldest part
+		w.asOf = oldest(w.asOf, s.asOf)
 	}
 	return w
 }

@@ -27,7 +27,7 @@ type ExtraBackend struct {
 	Subscriptions func(ctx context.Context, tenantID string) ([]model.Subscription, error)
 	// Relationships lists the partner's GDAP relationships, or
 	// ErrNoRelationshipListing.
-	Relationships func(ctx context.Context) ([]model.GDAPRelationship, error)
+	Relationships Read[[]model.GDAPRelationship]
 }
 
 // RelationshipSection is the customer's GDAP relationships (status, roles,
@@ -58,7 +58,7 @@ func (e *extraSections) counted() []Section {
 }
 
 // relationshipSection reads GDAP's relationships and keeps the customer's.
-func relationshipSection(ctx context.Context, list func(context.Context) ([]model.GDAPRelationship, error), tenantID string) (RelationshipSection, []Source) {
+func relationshipSection(ctx context.Context, list Read[[]model.GDAPRelationship], tenantID string) (RelationshipSection, []Source) {
 	sec := RelationshipSection{Items: []model.GDAPRelationship{}}
 	switch {
 	case list == nil:

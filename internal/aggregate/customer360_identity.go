@@ -135,7 +135,7 @@ func (s *CustomerViews) identifyCrayon(ctx context.Context, key CustomerKey) (id
 	)
 	outs := fanOut(ctx, []call[struct{}]{
 		store(model.VendorGDAP, &gdap, s.b.GDAPCustomers),
-		store(model.VendorCrayon, &tenant, func(ctx context.Context) (model.Tenant, error) { return s.b.CrayonTenant(ctx, key.ID) }),
+		store(model.VendorCrayon, &tenant, func(ctx context.Context) (model.Tenant, Freshness, error) { return s.b.CrayonTenant(ctx, key.ID) }),
 	})
 	if err := outs[1].err; err != nil {
 		if errors.Is(err, upstream.ErrNotFound) {
@@ -164,7 +164,9 @@ func (s *CustomerViews) identifyCrayon(ctx context.Context, key CustomerKey) (id
 func (s *CustomerViews) identifyBooking(ctx context.Context, key CustomerKey) (identity, error) {
 	var b model.BookingCustomer
 	outs := fanOut(ctx, []call[struct{}]{
-		store(model.VendorBokaMera, &b, func(ctx context.Context) (model.BookingCustomer, error) { return s.b.BookingCustomer(ctx, key.ID) }),
+		store(model.VendorBokaMera, &b, func(ctx context.Context) (model.BookingCustomer, Freshness, error) {
+			return s.b.BookingCustomer(ctx, key.ID)
+		}),
 	})
 	if err := outs[0].err; err != nil {
 		if errors.Is(err, upstream.ErrNotFound) {

@@ -41,7 +41,7 @@ func (s *CustomerViews) agreementSection(ctx context.Context, id identity) (Agre
 		return sec, nil
 	}
 	agreements, srcs, ok := readEach(ctx, &sec.Section, model.VendorCrayon, id.tenants.Items,
-		func(ctx context.Context, t model.Tenant) ([]model.Agreement, error) { return s.b.Agreements(ctx, t.ID) })
+		LiveBy(func(ctx context.Context, t model.Tenant) ([]model.Agreement, error) { return s.b.Agreements(ctx, t.ID) }))
 	if !ok {
 		return sec, srcs
 	}
@@ -86,7 +86,7 @@ func (s *CustomerViews) licenseSection(ctx context.Context, id identity) (Licens
 	if len(companies) == 0 {
 		return sec, nil
 	}
-	licenses, srcs, ok := readEach(ctx, &sec.Section, model.VendorDBSync, companies, s.b.Licenses)
+	licenses, srcs, ok := readEach(ctx, &sec.Section, model.VendorDBSync, companies, LiveBy(s.b.Licenses))
 	if !ok {
 		return sec, srcs
 	}
@@ -139,11 +139,11 @@ func (s *CustomerViews) bookingSection(ctx context.Context, id identity) (Bookin
 // readEach makes one vendor read per key, concurrently, and sets the
 // section's status to the worst of them; ok is false when any failed, and
 // then the section stays empty: partial items would look complete.
-func readEach[K, T any](ctx context.Context, sec *Section, vendor string, keys []K, read func(context.Context, K) (T, error)) (vals []T, srcs []Source, ok bool) {
+func readEach[K, T any](ctx context.Context, sec *Section, vendor string, keys []K, read ReadBy[K, T]) (vals []T, srcs []Source, ok bool) {
 	vals = make([]T, len(keys))
 	calls := make([]call[struct{}], len(keys))
 	for i, k := range keys {
-		calls[i] = store(vendor, &vals[i], func(ctx context.Context) (T, error) { return read(ctx, k) })
+		calls[i] = store(vendor, &vals[i], func(ctx context.Context) (T, Freshness, error) { return read(ctx, k) })
 	}
 	srcs = sourcesOf(fanOut(ctx, calls))
 	w := worst(srcs)

@@ -57,17 +57,17 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 		{Company: "Fabrikam Oy", User: "olle@gmail.com"},
 	}
 	return CustomerViewBackend{
-		GDAPCustomers: func(ctx context.Context) ([]model.GDAPCustomer, error) {
+		GDAPCustomers: Live(func(ctx context.Context) ([]model.GDAPCustomer, error) {
 			if err := f.err(ctx, model.VendorGDAP); err != nil {
 				return nil, err
 			}
 			return []model.GDAPCustomer{{MicrosoftTenantID: contosoTenant, CompanyName: "Contoso AB", Domain: "contosoab.onmicrosoft.com",
 				PrimaryContact: &model.Contact{Email: "anna@contoso.se"}}}, nil
-		},
-		CrayonTenants: func(ctx context.Context) ([]model.Tenant, error) {
+		}),
+		CrayonTenants: Live(func(ctx context.Context) ([]model.Tenant, error) {
 			return tenants, f.err(ctx, model.VendorCrayon)
-		},
-		CrayonTenant: func(ctx context.Context, id string) (model.Tenant, error) {
+		}),
+		CrayonTenant: LiveBy(func(ctx context.Context, id string) (model.Tenant, error) {
 			if err := f.err(ctx, model.VendorCrayon); err != nil {
 				return model.Tenant{}, err
 			}
@@ -77,7 +77,7 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 				}
 			}
 			return model.Tenant{}, &upstream.Error{Vendor: model.VendorCrayon, Status: 404, Err: upstream.ErrNotFound}
-		},
+		}),
 		Agreements: func(ctx context.Context, id string) ([]model.Agreement, error) {
 			if err := f.err(ctx, model.VendorCrayon); err != nil {
 				return nil, err
@@ -99,7 +99,7 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 			// Like a vendor that matches loosely: the caller must filter.
 			return users, nil
 		},
-		BookingCustomer: func(ctx context.Context, id string) (model.BookingCustomer, error) {
+		BookingCustomer: LiveBy(func(ctx context.Context, id string) (model.BookingCustomer, error) {
 			if err := f.err(ctx, model.VendorBokaMera); err != nil {
 				return model.BookingCustomer{}, err
 			}
@@ -109,8 +109,8 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 				}
 			}
 			return model.BookingCustomer{}, &upstream.Error{Vendor: model.VendorBokaMera, Err: upstream.ErrNotFound}
-		},
-		SearchBookings: func(ctx context.Context, text string) ([]model.BookingCustomer, error) {
+		}),
+		SearchBookings: LiveBy(func(ctx context.Context, text string) ([]model.BookingCustomer, error) {
 			f.mu.Lock()
 			f.searched = append(f.searched, text)
 			f.mu.Unlock()
@@ -118,7 +118,7 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 				return nil, err
 			}
 			return people, nil // loose matching again
-		},
+		}),
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // CustomerSource lists one vendor's customer records.
 type CustomerSource struct {
 	Vendor string
-	List   func(context.Context) ([]model.CustomerRecord, error)
+	List   Read[[]model.CustomerRecord]
 }
 
 // Customers merges the customer lists of several vendors.

@@ -43,15 +43,15 @@ func TestMergeJoinsOnTenantThenDomain(t *testing.T) {
 }
 
 func TestListMarksFailedSourceAndKeepsOthers(t *testing.T) {
-	ok := CustomerSource{Vendor: "gdap", List: func(context.Context) ([]model.CustomerRecord, error) {
+	ok := CustomerSource{Vendor: "gdap", List: Live(func(context.Context) ([]model.CustomerRecord, error) {
 		return []model.CustomerRecord{{Vendor: "gdap", VendorID: "x", Name: "X", MicrosoftTenantID: "x"}}, nil
-	}}
+	})}
 	var vendorDeadline time.Time
-	slow := CustomerSource{Vendor: "crayon", List: func(ctx context.Context) ([]model.CustomerRecord, error) {
+	slow := CustomerSource{Vendor: "crayon", List: Live(func(ctx context.Context) ([]model.CustomerRecord, error) {
 		vendorDeadline, _ = ctx.Deadline()
 		<-ctx.Done() // a vendor that never answers ends with the budget
 		return nil, &upstream.Error{Vendor: "crayon", Op: "list", Err: ctx.Err()}
-	}}
+	})}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	requestDeadline, _ := ctx.Deadline()
@@ -70,7 +70,7 @@ func TestListMarksFailedSourceAndKeepsOthers(t *testing.T) {
 
 func TestListAllFailedStatus(t *testing.T) {
 	fail := func(err error) CustomerSource {
-		return CustomerSource{Vendor: "v", List: func(context.Context) ([]model.CustomerRecord, error) { return nil, err }}
+		return CustomerSource{Vendor: "v", List: Live(func(context.Context) ([]model.CustomerRecord, error) { return nil, err })}
 	}
 	open := &upstream.Error{Err: upstream.ErrUnavailable}
 	timeout := &upstream.Error{Err: context.DeadlineExceeded}
