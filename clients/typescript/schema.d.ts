@@ -611,6 +611,21 @@ export interface components {
              * @example path.id
              */
             location: string;
+            /**
+             * @description The kind of mistake, for code that reacts to it (a form showing
+             *     its own text): `required` (missing), `unknown` (a parameter or
+             *     member the operation does not define), `repeated` (given more
+             *     than once), `empty`, `invalid_type` (wrong JSON type, not a
+             *     number), `invalid_format` (not the documented format or
+             *     pattern), `invalid_choice` (not an allowed value), `too_long`,
+             *     `too_short`, `out_of_range`, `too_many` / `too_few` (items),
+             *     `duplicate` (an item given twice), `invalid_page_token`,
+             *     `expired_page_token` (its list is no longer kept; start again),
+             *     `invalid_combination` (fine alone, not with another field),
+             *     `invalid` (none of these). `message` is English for people.
+             * @enum {string}
+             */
+            code: "required" | "unknown" | "repeated" | "empty" | "invalid_type" | "invalid_format" | "invalid_choice" | "too_long" | "too_short" | "out_of_range" | "too_many" | "too_few" | "duplicate" | "invalid_page_token" | "expired_page_token" | "invalid_combination" | "invalid";
             message: string;
         };
         /** @description How one vendor contributed to the answer. */
