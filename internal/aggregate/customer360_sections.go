@@ -5,22 +5,36 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/upstream"
 )
 
-// sections runs the second round: agreements, licenses and booking records
-// concurrently, filling v; it returns the round's sources. Each section
-// fails as a whole: partial items would look complete.
-func (s *CustomerViews) sections(ctx context.Context, id identity, v *CustomerView) []Source {
+// sections runs the second round: the wanted ones of agreements, licenses
+// and booking records concurrently, filling v; it returns the round's
+// sources. Each section fails as a whole: partial items would look
+// complete.
+func (s *CustomerViews) sections(ctx context.Context, id identity, v *CustomerView, want func(string) bool) []Source {
 	var agreementSrcs, licenseSrcs, bookingSrcs []Source
-	done := make(chan struct{}, 2)
-	go func() { v.Agreements, agreementSrcs = s.agreementSection(ctx, id); done <- struct{}{} }()
-	go func() { v.Licenses, licenseSrcs = s.licenseSection(ctx, id); done <- struct{}{} }()
-	v.BookingRecords, bookingSrcs = s.bookingSection(ctx, id)
-	<-done
-	<-done
+	var wg sync.WaitGroup
+	if want(SectionAgreements) {
+		wg.Go(func() {
+			sec, srcs := s.agreementSection(ctx, id)
+			v.Agreements, agreementSrcs = &sec, srcs
+		})
+	}
+	if want(SectionLicenses) {
+		wg.Go(func() {
+			sec, srcs := s.licenseSection(ctx, id)
+			v.Licenses, licenseSrcs = &sec, srcs
+		})
+	}
+	if want(SectionBookingRecords) {
+		sec, srcs := s.bookingSection(ctx, id)
+		v.BookingRecords, bookingSrcs = &sec, srcs
+	}
+	wg.Wait()
 	return slices.Concat(agreementSrcs, licenseSrcs, bookingSrcs)
 }
 
