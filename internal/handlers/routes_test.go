@@ -218,7 +218,11 @@ func newTestServer(t *testing.T) *testServer {
 		return []model.GDAPCustomer{{MicrosoftTenantID: testTenantID, CompanyName: "Contoso"}}, s.call("gdap.customers")
 	})
 	tenant := model.Tenant{ID: "42", Name: "Contoso"}
-	crayonTenants := aggregate.Live(func(context.Context) ([]model.Tenant, error) { return []model.Tenant{tenant}, s.call("crayon.tenants") })
+	// Tenant 43 is merged into GDAP's Contoso: crayon-43 is an alias of ms-<testTenantID>.
+	alias := model.Tenant{ID: "43", Name: "Contoso", MicrosoftTenantID: testTenantID, Status: model.TenantStatusActive}
+	crayonTenants := aggregate.Live(func(context.Context) ([]model.Tenant, error) {
+		return []model.Tenant{tenant, alias}, s.call("crayon.tenants")
+	})
 	none := aggregate.Live(func(context.Context) ([]model.CustomerRecord, error) { return nil, nil })
 	d := Deps{
 		Log: slog.New(slog.DiscardHandler), Verifier: v, Metrics: m, Gatherer: reg,
@@ -250,9 +254,14 @@ func newTestServer(t *testing.T) *testServer {
 		RequestTimeout: 5 * time.Second,
 		CustomerViews: aggregate.NewCustomerViews(aggregate.CustomerViewBackend{
 			GDAPCustomers: gdapCustomers, CrayonTenants: crayonTenants,
-			CrayonTenant: aggregate.LiveBy(func(context.Context, string) (model.Tenant, error) { return tenant, nil }),
-			Agreements:   s.Agreements,
-			Licenses:     func(context.Context, string) ([]model.License, error) { return nil, nil },
+			CrayonTenant: aggregate.LiveBy(func(_ context.Context, id string) (model.Tenant, error) {
+				if id == alias.ID {
+					return alias, nil
+				}
+				return tenant, nil
+			}),
+			Agreements: s.Agreements,
+			Licenses:   func(context.Context, string) ([]model.License, error) { return nil, nil },
 			BookingCustomer: aggregate.LiveBy(func(context.Context, string) (model.BookingCustomer, error) {
 				return model.BookingCustomer{}, notFound(model.VendorBokaMera)
 			}),
