@@ -109,12 +109,6 @@ func LiveBy[A, T any](fn func(context.Context, A) (T, error)) ReadBy[A, T] {
 	}
 }
 
-// Value drops the freshness, for a caller that only wants the answer.
-func (r Read[T]) Value(ctx context.Context) (T, error) {
-	v, _, err := r(ctx)
-	return v, err
-}
-
 // Cached wraps a vendor read that takes no arguments. name identifies the
 // read (e.g. "gdap.customers"); reads wrapped under the same name and
 // result type share entries, so wrapping one vendor call once and using it
