@@ -87,7 +87,7 @@ func (p pager) read(q *query, valid func(pagetoken.Position) bool) pagetoken.Pos
 	}
 	pos, err := p.tokens.Decode(tok, p.fingerprint)
 	if err != nil || (valid != nil && !valid(pos)) {
-		q.fail("page_token", badPageTokenMsg)
+		q.fail("page_token", problem.CodeInvalidPageToken, badPageTokenMsg)
 		return pagetoken.Position{}
 	}
 	return pos
@@ -102,7 +102,7 @@ func (p pager) next(pos pagetoken.Position) string {
 // pageTokenStale is the 400 for a token that decoded but no longer points
 // anywhere.
 func pageTokenStale(detail, msg string) error {
-	return problem.BadRequest(detail, problem.FieldError{Location: "query.page_token", Message: msg})
+	return problem.BadRequest(detail, problem.FieldError{Location: "query.page_token", Code: problem.CodeExpiredPageToken, Message: msg})
 }
 
 // decodeValid is every write's input: the strict body decoder, then every

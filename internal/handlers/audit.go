@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/partnerhub/gateway/internal/pagetoken"
+	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/store"
 )
 
@@ -40,7 +41,7 @@ func handleListAuditEvents(events AuditStore, tokens *pagetoken.Codec) http.Hand
 			Limit:     q.intRange("page_size", defaultPageSize, 1, maxPageSize),
 		}
 		if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-			q.fail("to", "must be later than from")
+			q.fail("to", problem.CodeInvalidCombination, "must be later than from")
 		}
 		pg := pager{tokens, fmt.Sprintf("audit|%d|%d|%s|%s|%d", f.From.UnixNano(), f.To.UnixNano(), f.Subject, f.Operation, f.Limit)}
 		// Offset carries the Seq of the last event of the previous page.

@@ -29,22 +29,22 @@ func newQuery(r *http.Request, allowed ...string) *query {
 	slices.Sort(keys)
 	for _, k := range keys {
 		if !slices.Contains(allowed, k) {
-			q.fail(k, fmt.Sprintf("unknown parameter; this operation accepts %s", strings.Join(allowed, ", ")))
+			q.fail(k, problem.CodeUnknown, fmt.Sprintf("unknown parameter; this operation accepts %s", strings.Join(allowed, ", ")))
 		} else if len(q.values[k]) > 1 {
-			q.fail(k, "must be given at most once")
+			q.fail(k, problem.CodeRepeated, "must be given at most once")
 		}
 	}
 	return q
 }
 
-func (q *query) fail(name, msg string) {
-	q.errs = append(q.errs, problem.FieldError{Location: "query." + name, Message: msg})
+func (q *query) fail(name, code, msg string) {
+	q.errs = append(q.errs, problem.FieldError{Location: "query." + name, Code: code, Message: msg})
 }
 
 func (q *query) str(name string, maxLen int) string {
 	v := q.values.Get(name)
 	if len(v) > maxLen {
-		q.fail(name, fmt.Sprintf("must be at most %d characters", maxLen))
+		q.fail(name, problem.CodeTooLong, fmt.Sprintf("must be at most %d characters", maxLen))
 		return ""
 	}
 	return v
@@ -53,7 +53,7 @@ func (q *query) str(name string, maxLen int) string {
 func (q *query) enum(name string, allowed ...string) string {
 	v := q.values.Get(name)
 	if v != "" && !slices.Contains(allowed, v) {
-		q.fail(name, fmt.Sprintf("must be one of %s", strings.Join(allowed, ", ")))
+		q.fail(name, problem.CodeInvalidChoice, fmt.Sprintf("must be one of %s", strings.Join(allowed, ", ")))
 		return ""
 	}
 	return v
@@ -66,7 +66,11 @@ func (q *query) intRange(name string, def, lo, hi int) int {
 	}
 	n, err := strconv.Atoi(v[0])
 	if err != nil || n < lo || n > hi {
-		q.fail(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+		code := problem.CodeOutOfRange
+		if err != nil {
+			code = problem.CodeInvalidType
+		}
+		q.fail(name, code, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
 		return def
 	}
 	return n
@@ -80,7 +84,7 @@ func (q *query) time(name string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		q.fail(name, "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
+		q.fail(name, problem.CodeInvalidFormat, "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
 		return time.Time{}
 	}
 	return t.UTC()
@@ -102,7 +106,7 @@ func (q *query) optPositiveInt(name string) int {
 	}
 	n, err := strconv.Atoi(v[0])
 	if err != nil || n < 1 || n > 1<<31-1 {
-		q.fail(name, "must be a positive integer")
+		q.fail(name, problem.CodeOutOfRange, "must be a positive integer")
 		return 0
 	}
 	return n

@@ -108,7 +108,7 @@ func checkPathParams(rules pathRules) func(http.Handler) http.Handler {
 			var errs []problem.FieldError
 			for _, rule := range rules[method+" "+pattern] {
 				if msg := rule.check(pathParam(r, rule.name)); msg != "" {
-					errs = append(errs, problem.FieldError{Location: "path." + rule.name, Message: msg})
+					errs = append(errs, problem.FieldError{Location: "path." + rule.name, Code: problem.CodeInvalidFormat, Message: msg})
 				}
 			}
 			if len(errs) > 0 {

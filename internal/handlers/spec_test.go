@@ -14,6 +14,7 @@ import (
 
 	"github.com/partnerhub/gateway/api"
 	"github.com/partnerhub/gateway/internal/middleware"
+	"github.com/partnerhub/gateway/internal/problem"
 )
 
 // loadSpec parses and validates api/openapi.yaml.
@@ -70,5 +71,24 @@ func TestRoutesMatchSpec(t *testing.T) {
 	}
 	if len(routed) < 6 {
 		t.Fatalf("only %d routes found; walking the router failed", len(routed))
+	}
+}
+
+// TestFieldCodesMatchSpec keeps the field error codes the gateway sends and
+// the ones the contract lists the same, so a generated client's union type
+// covers every code it can receive.
+func TestFieldCodesMatchSpec(t *testing.T) {
+	doc := loadSpec(t)
+	var inSpec []string
+	for _, v := range doc.Components.Schemas["FieldError"].Value.Properties["code"].Value.Enum {
+		inSpec = append(inSpec, v.(string))
+	}
+	if !slices.Equal(inSpec, problem.FieldCodes) {
+		t.Errorf("FieldError.code enum in api/openapi.yaml = %v, problem.FieldCodes = %v", inSpec, problem.FieldCodes)
+	}
+	// A field error built without a code still carries one.
+	p := problem.BadRequest("x", problem.FieldError{Location: "query.x", Message: "m"})
+	if p.Errors[0].Code != problem.CodeInvalid {
+		t.Errorf("code of an uncoded field error = %q, want %q", p.Errors[0].Code, problem.CodeInvalid)
 	}
 }

@@ -27,12 +27,12 @@ func handleListSubscriptions(svc *aggregate.Subscriptions, tokens *pagetoken.Cod
 			if key, ok := aggregate.ParseCustomerID(v); ok {
 				sq.CustomerID = key.String()
 			} else {
-				q.fail("customer_id", "must be a customer id as GET /v1/customers lists it (ms-<tenant id>, crayon-<id> or bokamera-<id>)")
+				q.fail("customer_id", problem.CodeInvalidFormat, "must be a customer id as GET /v1/customers lists it (ms-<tenant id>, crayon-<id> or bokamera-<id>)")
 			}
 		}
 		if v := q.values.Get("tenant_id"); v != "" {
 			if n, err := strconv.Atoi(v); err != nil || n <= 0 || strconv.Itoa(n) != v {
-				q.fail("tenant_id", "must be a Crayon tenant id (a positive integer)")
+				q.fail("tenant_id", problem.CodeInvalidFormat, "must be a Crayon tenant id (a positive integer)")
 			} else {
 				sq.TenantID = v
 			}
@@ -40,7 +40,7 @@ func handleListSubscriptions(svc *aggregate.Subscriptions, tokens *pagetoken.Cod
 		if v := q.values.Get("status"); v != "" {
 			for _, s := range strings.Split(v, ",") {
 				if !slices.Contains(model.SubscriptionStatuses, s) {
-					q.fail("status", "must be one or more (comma-separated) of "+strings.Join(model.SubscriptionStatuses, ", "))
+					q.fail("status", problem.CodeInvalidChoice, "must be one or more (comma-separated) of "+strings.Join(model.SubscriptionStatuses, ", "))
 					sq.Statuses = nil
 					break
 				}

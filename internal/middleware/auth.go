@@ -40,7 +40,7 @@ func Authenticate(v *auth.Verifier, limit *AuthFailureLimiter) func(http.Handler
 			}
 			if len(hs) > 1 {
 				p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "send exactly one Authorization header")
-				p.Errors = []problem.FieldError{{Location: "header.Authorization", Message: "must be given once"}}
+				p.Errors = []problem.FieldError{{Location: "header.Authorization", Code: problem.CodeRepeated, Message: "must be given once"}}
 				p.Header = http.Header{"Www-Authenticate": {`Bearer realm="gateway", error="invalid_request", error_description="send exactly one Authorization header"`}}
 				fail(p)
 				return

@@ -22,8 +22,38 @@ const TypeBase = "https://gateway.partnerhub.dev/problems/"
 type FieldError struct {
 	// Location is "body.email", "query.page_size", "path.id" or "header.X".
 	Location string `json:"location"`
-	Message  string `json:"message"`
+	// Code is the kind of mistake, for code that reacts to it (a form
+	// showing its own text); one of the Code* constants.
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
+
+// Field error codes: what kind of mistake a FieldError is. The contract
+// (FieldError.code) lists exactly these.
+const (
+	CodeRequired           = "required"            // a required value is missing
+	CodeUnknown            = "unknown"             // a parameter or member the operation does not define
+	CodeRepeated           = "repeated"            // given more than once
+	CodeEmpty              = "empty"               // present but empty where a value is needed
+	CodeInvalidType        = "invalid_type"        // the wrong JSON type, or not a number
+	CodeInvalidFormat      = "invalid_format"      // not the documented format (UUID, e-mail, date-time, pattern)
+	CodeInvalidChoice      = "invalid_choice"      // not one of the allowed values
+	CodeTooLong            = "too_long"            // longer than allowed
+	CodeTooShort           = "too_short"           // shorter than allowed
+	CodeOutOfRange         = "out_of_range"        // a number or time outside the allowed range
+	CodeTooMany            = "too_many"            // more items than allowed
+	CodeTooFew             = "too_few"             // fewer items than needed
+	CodeDuplicate          = "duplicate"           // an item is given twice
+	CodeInvalidPageToken   = "invalid_page_token"  // not a token issued for this list and these filters
+	CodeExpiredPageToken   = "expired_page_token"  // the token's list is no longer kept
+	CodeInvalidCombination = "invalid_combination" // fine alone, but not with another field
+	CodeInvalid            = "invalid"             // none of the above
+)
+
+// FieldCodes lists every code, in the contract's order.
+var FieldCodes = []string{CodeRequired, CodeUnknown, CodeRepeated, CodeEmpty, CodeInvalidType, CodeInvalidFormat,
+	CodeInvalidChoice, CodeTooLong, CodeTooShort, CodeOutOfRange, CodeTooMany, CodeTooFew, CodeDuplicate,
+	CodeInvalidPageToken, CodeExpiredPageToken, CodeInvalidCombination, CodeInvalid}
 
 // Problem is an error meant for the caller. Err is the private cause: it is
 // logged, never sent.
@@ -60,6 +90,11 @@ func New(status int, slug, title, detail string) *Problem {
 // BadRequest is a 400 listing every input mistake.
 func BadRequest(detail string, errs ...FieldError) *Problem {
 	p := New(http.StatusBadRequest, "invalid-request", "Invalid request", detail)
+	for i := range errs {
+		if errs[i].Code == "" {
+			errs[i].Code = CodeInvalid // the contract promises a code on every field error
+		}
+	}
 	p.Errors = errs
 	return p
 }
