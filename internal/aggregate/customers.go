@@ -37,7 +37,8 @@ func (s *Customers) Vendors() []string {
 // CustomerQuery filters the merged list.
 type CustomerQuery struct {
 	Q      string // case-insensitive substring of name, domain, tenant id or contact e-mail
-	Vendor string // only customers this vendor knows; only this vendor is called
+	Vendors []string  // only customers these vendors know; only these vendors are called
+	Order   ListOrder // the list's order; the zero value is by name
 }
 
 // CustomerList is the merged answer, sorted by name then id.
@@ -53,7 +54,7 @@ type CustomerList struct {
 func (s *Customers) List(ctx context.Context, q CustomerQuery) (CustomerList, error) {
 	var calls []call[[]model.CustomerRecord]
 	for _, src := range s.sources {
-		if q.Vendor == "" || q.Vendor == src.Vendor {
+		if len(q.Vendors) == 0 || slices.Contains(q.Vendors, src.Vendor) {
 			calls = append(calls, call[[]model.CustomerRecord]{vendor: src.Vendor, fn: src.List})
 		}
 	}

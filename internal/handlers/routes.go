@@ -49,7 +49,7 @@ func addRoutes(r chi.Router, d Deps) {
 		write(config.PermWriteAgreements).Method("POST", "/v1/tenants/{id}/agreements", handleAddAgreement(d.Agreements, audit))
 		can(config.PermReadTenants).Method("GET", "/v1/roles", handleListRoles(d.Roles))
 
-		can(config.PermReadLicenses).Method("GET", "/v1/licenses", handleListLicenses(d.Licenses))
+		can(config.PermReadLicenses).Method("GET", "/v1/licenses", handleListLicenses(d.Licenses, d.PageTokens))
 		write(config.PermManageLicenses).Method("POST", "/v1/licenses", handleRegisterLicense(d.Licenses, audit))
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{company}/{user}", handleCheckLicense(d.Licenses))
 		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{company}/{user}", handleUnregisterLicense(d.Licenses, audit))
