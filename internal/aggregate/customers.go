@@ -36,7 +36,7 @@ func (s *Customers) Vendors() []string {
 
 // CustomerQuery filters the merged list.
 type CustomerQuery struct {
-	Q      string // case-insensitive substring of name, domain, tenant id or contact e-mail
+	Q       string    // case-insensitive substring of name, domain, tenant id or contact e-mail
 	Vendors []string  // only customers these vendors know; only these vendors are called
 	Order   ListOrder // the list's order; the zero value is by name
 }

@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
