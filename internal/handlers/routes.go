@@ -55,7 +55,7 @@ func addRoutes(r chi.Router, d Deps) {
 		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{company}/{user}", handleUnregisterLicense(d.Licenses, audit))
 
 		write(config.PermRunSyncs).Method("POST", "/v1/sync-jobs", handleStartSyncJob(d.SyncJobs, audit))
-		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs", handleListSyncJobs(d.SyncJobs, d.PageTokens))
+		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs", handleListSyncJobs(d.SyncJobs, d.Snapshots, d.PageTokens))
 		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs/{id}", handleGetSyncJob(d.SyncJobs))
 
 		can(config.PermReadAudit).Method("GET", "/v1/audit-events", handleListAuditEvents(d.Audit, d.PageTokens))
