@@ -137,8 +137,11 @@ export interface paths {
          *     customers and Crayon customer tenants of the same Microsoft tenant
          *     (joined on the tenant id, then on the onmicrosoft domain) become one
          *     customer listing both vendor references; BokaMera booking customers
-         *     are listed too. Sorted by `order_by`: `name` (the default) or
-         *     `name desc`, ties broken by id. Every page has `total_size`, and
+         *     are listed too. Sorted by `order_by`: `name` (the default),
+         *     `created_at` or `updated_at`, each optionally ` desc`; ties are
+         *     broken by name, then id, and customers without the date come last
+         *     either way (only BokaMera sends dates today). Every page has
+         *     `total_size`, and
          *     every page after the first a `previous_page_token`. Needs
          *     `customers:read`.
          *
@@ -695,6 +698,16 @@ export interface components {
             domain?: string;
             primary_contact?: components["schemas"]["Contact"];
             references: components["schemas"]["VendorRef"][];
+            /**
+             * Format: date-time
+             * @description The earliest creation date the customer's vendors give; absent when none does (today only BokaMera sends one).
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description The latest change date the customer's vendors give; absent when none does.
+             */
+            updated_at?: string;
         };
         CustomerList: {
             items: components["schemas"]["Customer"][];
@@ -1617,7 +1630,7 @@ export interface operations {
                 q?: string;
                 /** @description Only customers one of these vendors knows, comma-separated (and only these vendors' sources are reported). */
                 vendor?: ("gdap" | "crayon" | "bokamera")[];
-                /** @description `name` or `name desc` (default `name`); a further `, id` restating the tie-break is accepted. */
+                /** @description `name`, `created_at` or `updated_at`, optionally followed by ` desc` (default `name`); further terms restating the tie-break (`, name`, `, id`) are accepted. */
                 order_by?: string;
                 /** @description Items per page (1 to 200, default 50; empty gets 400 `empty`). */
                 page_size?: components["parameters"]["PageSize"];
@@ -1715,7 +1728,7 @@ export interface operations {
                 tenant_type?: components["schemas"]["TenantTypeFilter"];
                 /** @description Tenants whose onmicrosoft domain prefix matches. */
                 domain_prefix?: string;
-                /** @description Case-insensitive text found in the tenant's name, reference or domain. */
+                /** @description Case-insensitive text found in the tenant's name, reference or domain (with snapshots off, Crayon's own search: name or reference). */
                 q?: string;
                 /** @description `id`, `id desc`, `name` or `name desc` (default `id`); a further `, id` after `name` is accepted. */
                 order_by?: string;

@@ -131,6 +131,14 @@ func Merge(records []model.CustomerRecord) []model.Customer {
 		if g.c.PrimaryContact == nil && r.Contact != nil {
 			g.c.PrimaryContact = r.Contact
 		}
+		if t := r.CreatedAt; !t.IsZero() && (g.c.CreatedAt == nil || t.Before(*g.c.CreatedAt)) {
+			t = t.UTC()
+			g.c.CreatedAt = &t
+		}
+		if t := r.UpdatedAt; !t.IsZero() && (g.c.UpdatedAt == nil || t.After(*g.c.UpdatedAt)) {
+			t = t.UTC()
+			g.c.UpdatedAt = &t
+		}
 	}
 	for _, r := range records {
 		r.MicrosoftTenantID = strings.ToLower(r.MicrosoftTenantID)

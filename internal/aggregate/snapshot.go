@@ -101,6 +101,8 @@ type Snapshot struct {
 	// that knows it.
 	customerVendors []uint8
 
+	customerOrders map[ListOrder][]int32 // the date orders (dateOrders)
+
 	tenantsByName []int32 // tenant indexes by lower-cased name, then id
 
 	memo *memo
@@ -412,6 +414,20 @@ func newSnapshot(gdap []model.GDAPCustomer, tenants []model.Tenant, bookings []m
 			s.byRef[r] = i
 		}
 	}
+	s.customerOrders = make(map[ListOrder][]int32, len(dateOrders))
+	for _, o := range dateOrders {
+		cmp := compareCustomers(o)
+		dated := slices.ContainsFunc(s.customers, func(c model.Customer) bool { return cmp(&c, &model.Customer{}) != 0 })
+		if !dated {
+			continue // nobody has the date: the name order
+		}
+		perm := make([]int32, len(s.customers))
+		for i := range perm {
+			perm[i] = int32(i)
+		}
+		slices.SortStableFunc(perm, func(a, b int32) int { return cmp(&s.customers[a], &s.customers[b]) })
+		s.customerOrders[o] = perm
+	}
 	s.Gen = s.contentHash()
 	// Encoding is the dearest step; unchanged content reuses the bytes.
 	if prev != nil && prev.Gen == s.Gen {
@@ -485,6 +501,13 @@ func (s *Snapshot) contentHash() uint64 {
 		}
 		for _, r := range c.References {
 			str(r.Vendor + "\x00" + r.ID)
+		}
+		for _, t := range []*time.Time{c.CreatedAt, c.UpdatedAt} {
+			if t != nil {
+				str(t.Format(time.RFC3339Nano))
+			} else {
+				str("")
+			}
 		}
 	}
 	ref := func(r *model.Ref) {
@@ -570,9 +593,52 @@ const (
 
 // CustomerOrderFields and TenantOrderFields are the fields each list sorts by.
 var (
-	CustomerOrderFields = []string{OrderName}
+	CustomerOrderFields = []string{OrderName, OrderCreatedAt, OrderUpdatedAt}
 	TenantOrderFields   = []string{OrderID, OrderName}
 )
+
+// compareCustomers orders customers by a date field (o.Field created_at
+// or updated_at), customers without the date last in either direction;
+// nil for the name order (the merged list's own). Equal dates keep the
+// name order, as a stable sort of the merged list does.
+func compareCustomers(o ListOrder) func(a, b *model.Customer) int {
+	var date func(*model.Customer) *time.Time
+	switch o.Field {
+	case OrderCreatedAt:
+		date = func(c *model.Customer) *time.Time { return c.CreatedAt }
+	case OrderUpdatedAt:
+		date = func(c *model.Customer) *time.Time { return c.UpdatedAt }
+	default:
+		return nil
+	}
+	return func(a, b *model.Customer) int {
+		x, y := date(a), date(b)
+		switch {
+		case x == nil && y == nil:
+			return 0
+		case x == nil:
+			return 1
+		case y == nil:
+			return -1
+		case o.Desc:
+			return y.Compare(*x)
+		}
+		return x.Compare(*y)
+	}
+}
+
+// SortCustomers puts a merged list (by name, as Merge returns it) in o's
+// order.
+func SortCustomers(items []model.Customer, o ListOrder) {
+	if cmp := compareCustomers(o); cmp != nil {
+		slices.SortStableFunc(items, func(a, b model.Customer) int { return cmp(&a, &b) })
+	} else if o.Desc {
+		slices.Reverse(items)
+	}
+}
+
+// dateOrders are the customer orders by date, kept per snapshot.
+var dateOrders = []ListOrder{{OrderCreatedAt, false}, {OrderCreatedAt, true}, {OrderUpdatedAt, false}, {OrderUpdatedAt, true}}
 
 // view is one order of a list: position k holds record at(k). A nil idx is
 // the records' own order; rev walks it from the end.
@@ -681,6 +747,10 @@ func (m *memo) count(key string, v view, match func(int) bool) int {
 // vendor subset of one is built the first time it is asked for and kept.
 func (s *Snapshot) customerView(o ListOrder, vendors []string) view {
 	base := view{n: len(s.customers), rev: o.Desc}
+	if compareCustomers(o) != nil {
+		// nil when no customer has the date: the name order.
+		base = view{n: len(s.customers), idx: s.customerOrders[o]}
+	}
 	if len(vendors) == 0 || len(vendors) == len(customerVendors) {
 		return base
 	}

@@ -362,3 +362,60 @@ func snapTotal(t *testing.T, snap *Snapshot, q CustomerQuery) int {
 	}
 	return n
 }
+
+// Customers sort by the dates BokaMera gives, both ways, the undated last;
+// a merge keeps the earliest creation and the latest change.
+func TestSnapshotOrdersByDate(t *testing.T) {
+	f := seededVendors(10)
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 6 { // persons 0..5 dated, in reverse order of their names
+		f.bookings[i].CreatedAt = base.Add(time.Duration(10-i) * time.Hour)
+		f.bookings[i].UpdatedAt = base.Add(time.Duration(20+i) * time.Hour)
+	}
+	snap := newSnapshot(f.gdap, f.tenants, f.bookings, nil)
+	for i := range snap.parts {
+		snap.parts[i] = part{has: true, last: Source{Vendor: partVendors[i], Status: upstream.StatusOK}}
+	}
+	ids := func(o ListOrder) []string {
+		var out []string
+		for offset := 0; ; {
+			page, err := snap.CustomerPage(CustomerQuery{Vendors: []string{model.VendorBokaMera}, Order: o}, offset, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range page.Items {
+				out = append(out, c.ID)
+			}
+			if page.Next == 0 {
+				return out
+			}
+			offset = page.Next
+		}
+	}
+	p := func(i int) string { return "bokamera-" + f.bookings[i].ID }
+	undated := []string{p(6), p(7), p(8), p(9)}
+	for _, tc := range []struct {
+		o    ListOrder
+		want []string
+	}{
+		{ListOrder{Field: OrderCreatedAt}, append([]string{p(5), p(4), p(3), p(2), p(1), p(0)}, undated...)},
+		{ListOrder{Field: OrderCreatedAt, Desc: true}, append([]string{p(0), p(1), p(2), p(3), p(4), p(5)}, undated...)},
+		{ListOrder{Field: OrderUpdatedAt, Desc: true}, append([]string{p(5), p(4), p(3), p(2), p(1), p(0)}, undated...)},
+	} {
+		if got := ids(tc.o); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: %v\nwant %v", tc.o, got, tc.want)
+		}
+	}
+	c, _ := snap.Customer(p(0))
+	if c.CreatedAt == nil || !c.CreatedAt.Equal(base.Add(10*time.Hour)) || c.UpdatedAt == nil {
+		t.Errorf("dates %+v", c)
+	}
+	merged := Merge([]model.CustomerRecord{
+		{Vendor: model.VendorGDAP, VendorID: "t", MicrosoftTenantID: "t", Name: "A", UpdatedAt: base},
+		{Vendor: model.VendorCrayon, VendorID: "1", MicrosoftTenantID: "t", Name: "A", CreatedAt: base.Add(time.Hour), UpdatedAt: base.Add(2 * time.Hour)},
+		{Vendor: model.VendorDBSync, VendorID: "2", MicrosoftTenantID: "t", Name: "A", CreatedAt: base},
+	})
+	if len(merged) != 1 || !merged[0].CreatedAt.Equal(base) || !merged[0].UpdatedAt.Equal(base.Add(2*time.Hour)) {
+		t.Errorf("merged dates %+v", merged)
+	}
+}

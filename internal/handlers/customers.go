@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
@@ -58,9 +57,7 @@ func handleListCustomers(svc *aggregate.Customers, snaps *aggregate.Snapshots, t
 		if err != nil {
 			return err
 		}
-		if cq.Order.Desc {
-			slices.Reverse(list.Items)
-		}
+		aggregate.SortCustomers(list.Items, cq.Order)
 		offset := pos.Offset
 		if offset > len(list.Items) {
 			return pageTokenStale("the page token points past the end of the list", "points past the end of the list; start again without it")

@@ -69,6 +69,7 @@ func TestListConventions(t *testing.T) {
 				}
 			})},
 		{name: "name desc", method: "GET", path: "/v1/customers?order_by=name%20desc", client: reader, status: 200, check: all(listed(2, true), firstName("Fabrikam"))},
+		{name: "by date", method: "GET", path: "/v1/customers?order_by=updated_at%20desc,name", client: reader, status: 200, check: all(listed(2, true), firstName("Contoso"))},
 		{name: "tie-break restated", method: "GET", path: "/v1/customers?order_by=name%20desc,%20id", client: reader, status: 200, check: firstName("Fabrikam")},
 		{name: "vendor set", method: "GET", path: "/v1/customers?vendor=gdap,crayon,gdap", client: reader, status: 200, check: all(totalSize(2), func(t *testing.T, b map[string]any, _ *stubs) {
 			if srcs, _ := b["sources"].([]any); len(srcs) != 2 {
