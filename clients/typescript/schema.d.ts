@@ -865,6 +865,8 @@ export interface components {
         };
         AgreementList: {
             items: components["schemas"]["Agreement"][];
+            /** @description The number of items (the list is never paged). */
+            total_size: number;
             sources: components["schemas"]["Sources"];
             complete: boolean;
         };
@@ -880,6 +882,8 @@ export interface components {
         };
         RoleList: {
             items: components["schemas"]["Role"][];
+            /** @description The number of items (the list is never paged). */
+            total_size: number;
             sources: components["schemas"]["Sources"];
             complete: boolean;
         };

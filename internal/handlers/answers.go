@@ -41,6 +41,14 @@ func newList[T any](items []T, sources []aggregate.Source, complete bool) listAn
 	return listAnswer[T]{Items: items, Sources: sources, Complete: complete}
 }
 
+// wholeList is a list answered whole (one page, no paging): its total is
+// its length.
+func wholeList[T any](items []T, sources []aggregate.Source, complete bool) listAnswer[T] {
+	l := newList(items, sources, complete)
+	l.TotalSize = total(len(l.Items))
+	return l
+}
+
 // oneSource is the provenance of an answer read from one vendor call that
 // succeeded.
 func oneSource(src aggregate.Source) []aggregate.Source { return []aggregate.Source{src} }

@@ -123,6 +123,10 @@ func TestListConventions(t *testing.T) {
 		{name: "sync bad", method: "GET", path: "/v1/sync-jobs?customer_id=acme&order_by=updated_at&kind=", client: reader, status: 400, problem: "invalid-request",
 			errors: []string{"query.kind", "query.order_by", "query.customer_id"}, check: codes(problem.CodeEmpty, problem.CodeInvalidChoice, problem.CodeInvalidFormat)},
 
+		// Lists answered whole count their items.
+		{name: "roles total", method: "GET", path: "/v1/roles", client: reader, status: 200, check: totalSize(1)},
+		{name: "agreements total", method: "GET", path: "/v1/tenants/42/agreements", client: reader, status: 200, check: totalSize(1)},
+
 		// Audit events.
 		{name: "audit newest first", method: "GET", path: "/v1/audit-events?order_by=time%20desc&operation=" + opRegisterLicense + "," + opAddAgreement, client: admin, status: 200,
 			check: all(totalSize(2), func(t *testing.T, _ map[string]any, s *stubs) {

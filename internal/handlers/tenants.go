@@ -175,7 +175,7 @@ func handleListAgreements(store AgreementStore) http.Handler {
 		if err != nil {
 			return err
 		}
-		return respond(w, http.StatusOK, newList(items, oneSource(src), true))
+		return respond(w, http.StatusOK, wholeList(items, oneSource(src), true))
 	})
 }
 
