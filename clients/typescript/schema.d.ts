@@ -137,7 +137,13 @@ export interface paths {
          *     customers and Crayon customer tenants of the same Microsoft tenant
          *     (joined on the tenant id, then on the onmicrosoft domain) become one
          *     customer listing both vendor references; BokaMera booking customers
-         *     are listed too. Sorted by name. Needs `customers:read`.
+         *     are listed too. Sorted by `order_by`: `name` (the default),
+         *     `created_at` or `updated_at`, each optionally ` desc`; ties are
+         *     broken by name, then id, and customers without the date come last
+         *     either way (only BokaMera sends dates today). Every page has
+         *     `total_size`, and
+         *     every page after the first a `previous_page_token`. Needs
+         *     `customers:read`.
          *
          *     Served from an in-memory snapshot refreshed in the background
          *     (`GATEWAY_SNAPSHOT_INTERVAL`): each source's `age_ms` says how
@@ -232,7 +238,14 @@ export interface paths {
          * @description One page of Crayon customer tenants, each enriched with the GDAP view
          *     of the same Microsoft tenant (joined on the tenant id, then on the
          *     onmicrosoft domain). Crayon is required; GDAP failing only blanks
-         *     `gdap` and gives `complete: false`. Needs `tenants:read`.
+         *     `gdap` and gives `complete: false`. Sorted by `order_by`: `id` (the
+         *     default), `id desc`, `name` or `name desc` (ties by id). Served
+         *     from the snapshot, every page has `total_size` and every page after
+         *     the first a `previous_page_token`. With snapshots off
+         *     (`GATEWAY_SNAPSHOT_INTERVAL=0`) pages are Crayon's: `total_size` is
+         *     Crayon's count, and only `id` order is possible (another gets 400
+         *     `invalid_choice`). Crayon holds no creation or change dates for a
+         *     tenant, so tenants cannot be sorted by date. Needs `tenants:read`.
          */
         get: operations["listTenants"];
         put?: never;
@@ -318,7 +331,12 @@ export interface paths {
         };
         /**
          * List licensed users
-         * @description Licensed users of the DBSync licence manager, by company and/or user, with the partner app's quota. Needs `licenses:read`.
+         * @description One page of the licensed users of the DBSync licence manager, by
+         *     company and/or user, sorted by company then user (case-insensitive),
+         *     with the partner app's quota and `total_size`. DBSync answers its
+         *     whole list at once; the page is cut from it, and the token carries
+         *     an offset into it, so a licence registered or removed between two
+         *     pages can shift the walk by one. Needs `licenses:read`.
          */
         get: operations["listLicenses"];
         put?: never;
@@ -378,7 +396,11 @@ export interface paths {
          *     `customer_id`, the customer's Crayon tenants are listed one after the
          *     other. The page token carries Crayon's own position (tenant, page
          *     and the page size Crayon really used), so a vendor-side page-size cap
-         *     loses nothing. Needs `subscriptions:read`.
+         *     loses nothing. `total_size` is Crayon's count when the listing is
+         *     one Crayon listing (no `customer_id`, or a customer with at most one
+         *     tenant); it is absent when a customer's several tenants are walked.
+         *     The order is Crayon's; `order_by` is not offered, and there is no
+         *     `previous_page_token`. Needs `subscriptions:read`.
          */
         get: operations["listSubscriptions"];
         put?: never;
@@ -528,7 +550,9 @@ export interface paths {
          *     matching `kind` and `company_id` are first refreshed from BokaMera,
          *     so `state` filters current states; if BokaMera fails, the recorded
          *     states come back with `complete: false` and the failure in
-         *     `sources`. Needs `syncs:read`.
+         *     `sources`. Every page has `total_size`. Sorted by `order_by`:
+         *     `created_at desc` (the default, newest first) or `created_at`
+         *     (oldest first). Needs `syncs:read`.
          */
         get: operations["listSyncJobs"];
         put?: never;
@@ -587,7 +611,8 @@ export interface paths {
         /**
          * List audit events
          * @description Every write (agreement consent, licence register/unregister, sync
-         *     start), oldest first. An event is recorded before the vendor is
+         *     start), oldest first (`order_by=time desc` for newest first), with
+         *     `total_size`. An event is recorded before the vendor is
          *     called (`outcome: pending`) and finished with the vendor's outcome;
          *     `unknown` means the vendor did not answer in time and may have
          *     acted. Needs `audit:read`.
@@ -703,11 +728,25 @@ export interface components {
             domain?: string;
             primary_contact?: components["schemas"]["Contact"];
             references: components["schemas"]["VendorRef"][];
+            /**
+             * Format: date-time
+             * @description The earliest creation date the customer's vendors give; absent when none does (today only BokaMera sends one).
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description The latest change date the customer's vendors give; absent when none does.
+             */
+            updated_at?: string;
         };
         CustomerList: {
             items: components["schemas"]["Customer"][];
             /** @description Absent on the last page. */
             next_page_token?: string;
+            /** @description The token of the page before; absent on the first page. */
+            previous_page_token?: string;
+            /** @description Items matching the filters over all pages (AIP-158). */
+            total_size: number;
             sources: components["schemas"]["Source"][];
             complete: boolean;
         };
@@ -823,6 +862,10 @@ export interface components {
             items: components["schemas"]["Tenant"][];
             /** @description Absent on the last page. */
             next_page_token?: string;
+            /** @description The token of the page before; absent on the first page. */
+            previous_page_token?: string;
+            /** @description Items matching the filters over all pages (AIP-158). */
+            total_size: number;
             sources: components["schemas"]["Sources"];
             complete: boolean;
         };
@@ -857,6 +900,8 @@ export interface components {
         };
         AgreementList: {
             items: components["schemas"]["Agreement"][];
+            /** @description The number of items (the list is never paged). */
+            total_size: number;
             sources: components["schemas"]["Sources"];
             complete: boolean;
         };
@@ -872,6 +917,8 @@ export interface components {
         };
         RoleList: {
             items: components["schemas"]["Role"][];
+            /** @description The number of items (the list is never paged). */
+            total_size: number;
             sources: components["schemas"]["Sources"];
             complete: boolean;
         };
@@ -892,6 +939,12 @@ export interface components {
         };
         LicenseList: {
             items: components["schemas"]["License"][];
+            /** @description Absent on the last page. */
+            next_page_token?: string;
+            /** @description The token of the page before; absent on the first page. */
+            previous_page_token?: string;
+            /** @description Items matching the filters over all pages (AIP-158). */
+            total_size: number;
             quota?: components["schemas"]["LicenseQuota"];
             sources: components["schemas"]["Sources"];
             complete: boolean;
@@ -952,6 +1005,8 @@ export interface components {
             items: components["schemas"]["Subscription"][];
             /** @description Absent on the last page. */
             next_page_token?: string;
+            /** @description Items matching the filters over all pages (AIP-158); absent when a customer's several Crayon tenants are walked. */
+            total_size?: number;
             sources: components["schemas"]["Sources"];
             complete: boolean;
         };
@@ -1179,6 +1234,8 @@ export interface components {
             items: components["schemas"]["SyncJob"][];
             /** @description Absent on the last page. */
             next_page_token?: string;
+            /** @description Items matching the filters over all pages (AIP-158). */
+            total_size: number;
             sources: components["schemas"]["Sources"];
             complete: boolean;
         };
@@ -1210,7 +1267,10 @@ export interface components {
         };
         AuditEventList: {
             items: components["schemas"]["AuditEvent"][];
+            /** @description Absent on the last page. */
             next_page_token?: string;
+            /** @description Items matching the filters over all pages (AIP-158). */
+            total_size: number;
         };
     };
     responses: {
@@ -1404,9 +1464,17 @@ export interface components {
         };
     };
     parameters: {
-        /** @description Items per page (1 to 200, default 50). */
+        /** @description Items per page (1 to 200, default 50; empty gets 400 `empty`). */
         PageSize: number;
-        /** @description The `next_page_token` of the previous page, used with the same filters. */
+        /**
+         * @description The `next_page_token` (or `previous_page_token`) of a page, used
+         *     with the same filters, order and page size; empty is the first
+         *     page. A token that was not issued for them gets 400
+         *     `invalid_page_token`; one whose list is no longer kept,
+         *     `expired_page_token`. Tokens survive a restart and work on every
+         *     replica only when the gateways share `GATEWAY_PAGE_TOKEN_KEY`;
+         *     without it the 400 says so.
+         */
         PageToken: string;
         /** @description A customer id as `GET /v1/customers` lists it: `ms-<Microsoft tenant id>`, `crayon-<Crayon tenant id>` or `bokamera-<BokaMera customer id>`. */
         CustomerID: string;
@@ -1600,16 +1668,26 @@ export interface operations {
                 /** @description Case-insensitive text found in the name, domain, Microsoft tenant id or contact e-mail. */
                 q?: string;
                 /**
-                 * @description Only customers this vendor knows. Each keeps the references,
-                 *     contact, kind and aliases every vendor gives it, exactly as
-                 *     without the filter. From the snapshot only this vendor's source
-                 *     is reported; with snapshots off (`GATEWAY_SNAPSHOT_INTERVAL=0`)
-                 *     every vendor is read and reported.
+                 * @description Only customers one of these vendors knows, comma-separated. Each
+                 *     keeps the references, contact, kind and aliases every vendor
+                 *     gives it, exactly as without the filter, and every vendor's
+                 *     source is reported; when none of these vendors answered, the
+                 *     answer is 502, 503 or 504.
                  */
-                vendor?: "gdap" | "crayon" | "bokamera";
-                /** @description Items per page (1 to 200, default 50). */
+                vendor?: ("gdap" | "crayon" | "bokamera")[];
+                /** @description `name`, `created_at` or `updated_at`, optionally followed by ` desc` (default `name`); further terms restating the tie-break (`, name`, `, id`) are accepted. */
+                order_by?: string;
+                /** @description Items per page (1 to 200, default 50; empty gets 400 `empty`). */
                 page_size?: components["parameters"]["PageSize"];
-                /** @description The `next_page_token` of the previous page, used with the same filters. */
+                /**
+                 * @description The `next_page_token` (or `previous_page_token`) of a page, used
+                 *     with the same filters, order and page size; empty is the first
+                 *     page. A token that was not issued for them gets 400
+                 *     `invalid_page_token`; one whose list is no longer kept,
+                 *     `expired_page_token`. Tokens survive a restart and work on every
+                 *     replica only when the gateways share `GATEWAY_PAGE_TOKEN_KEY`;
+                 *     without it the 400 says so.
+                 */
                 page_token?: components["parameters"]["PageToken"];
             };
             header?: never;
@@ -1697,19 +1775,29 @@ export interface operations {
     listTenants: {
         parameters: {
             query?: {
-                /** @description Crayon organization owning the tenants (default the gateway's configured organization). */
-                organization_id?: number;
-                /** @description Crayon publisher id. */
-                publisher_id?: number;
+                /** @description Crayon organization owning the tenants (default the gateway's configured organization); an id of digits, as ids are in answers. */
+                organization_id?: string;
+                /** @description Crayon publisher id (digits). */
+                publisher_id?: string;
                 /** @description Tenant type. */
                 tenant_type?: components["schemas"]["TenantTypeFilter"];
                 /** @description Tenants whose onmicrosoft domain prefix matches. */
                 domain_prefix?: string;
-                /** @description Text found in the tenant's name or reference. */
+                /** @description Case-insensitive text found in the tenant's name, reference or domain (with snapshots off, Crayon's own search: name or reference). */
                 q?: string;
-                /** @description Items per page (1 to 200, default 50). */
+                /** @description `id`, `id desc`, `name` or `name desc` (default `id`); a further `, id` after `name` is accepted. */
+                order_by?: string;
+                /** @description Items per page (1 to 200, default 50; empty gets 400 `empty`). */
                 page_size?: components["parameters"]["PageSize"];
-                /** @description The `next_page_token` of the previous page, used with the same filters. */
+                /**
+                 * @description The `next_page_token` (or `previous_page_token`) of a page, used
+                 *     with the same filters, order and page size; empty is the first
+                 *     page. A token that was not issued for them gets 400
+                 *     `invalid_page_token`; one whose list is no longer kept,
+                 *     `expired_page_token`. Tokens survive a restart and work on every
+                 *     replica only when the gateways share `GATEWAY_PAGE_TOKEN_KEY`;
+                 *     without it the 400 says so.
+                 */
                 page_token?: components["parameters"]["PageToken"];
             };
             header?: never;
@@ -1904,6 +1992,18 @@ export interface operations {
                 company?: components["schemas"]["Name"];
                 /** @description Only this user (case-insensitive). */
                 user?: components["schemas"]["Name"];
+                /** @description Items per page (1 to 200, default 50; empty gets 400 `empty`). */
+                page_size?: components["parameters"]["PageSize"];
+                /**
+                 * @description The `next_page_token` (or `previous_page_token`) of a page, used
+                 *     with the same filters, order and page size; empty is the first
+                 *     page. A token that was not issued for them gets 400
+                 *     `invalid_page_token`; one whose list is no longer kept,
+                 *     `expired_page_token`. Tokens survive a restart and work on every
+                 *     replica only when the gateways share `GATEWAY_PAGE_TOKEN_KEY`;
+                 *     without it the 400 says so.
+                 */
+                page_token?: components["parameters"]["PageToken"];
             };
             header?: never;
             path?: never;
@@ -2081,9 +2181,17 @@ export interface operations {
                 status?: string;
                 /** @description Text found in the subscription's or product's name or part number. */
                 q?: string;
-                /** @description Items per page (1 to 200, default 50). */
+                /** @description Items per page (1 to 200, default 50; empty gets 400 `empty`). */
                 page_size?: components["parameters"]["PageSize"];
-                /** @description The `next_page_token` of the previous page, used with the same filters. */
+                /**
+                 * @description The `next_page_token` (or `previous_page_token`) of a page, used
+                 *     with the same filters, order and page size; empty is the first
+                 *     page. A token that was not issued for them gets 400
+                 *     `invalid_page_token`; one whose list is no longer kept,
+                 *     `expired_page_token`. Tokens survive a restart and work on every
+                 *     replica only when the gateways share `GATEWAY_PAGE_TOKEN_KEY`;
+                 *     without it the 400 says so.
+                 */
                 page_token?: components["parameters"]["PageToken"];
             };
             header?: never;
@@ -2337,15 +2445,34 @@ export interface operations {
     listSyncJobs: {
         parameters: {
             query?: {
-                /** @description Only jobs of this kind. */
-                kind?: components["schemas"]["SyncJobKind"];
-                /** @description Only jobs for this company (BokaMera company id, or the GDAP partner tenant id). */
+                /** @description Only jobs of one of these kinds, comma-separated (the kinds `POST /v1/sync-jobs` starts, and GDAP onboardings). */
+                kind?: ("gdap-customers" | "axema-users" | "gdap-onboarding")[];
+                /** @description Only jobs for this company (BokaMera company id, the GDAP partner tenant id, or an onboarding's customer tenant id). */
                 company_id?: string;
-                /** @description Only jobs in this state. */
-                state?: components["schemas"]["SyncJobState"];
-                /** @description Items per page (1 to 200, default 50). */
+                /**
+                 * @description Only the jobs about this customer (an id as `GET /v1/customers`
+                 *     lists it): the jobs whose company is the customer's Microsoft
+                 *     tenant (GDAP onboardings). A `crayon-` id is placed through the
+                 *     current customer snapshot; a customer with no known Microsoft
+                 *     tenant (a BokaMera person, a Crayon tenant without one) has no
+                 *     jobs, and the answer is empty.
+                 */
+                customer_id?: string;
+                /** @description Only jobs in one of these states, comma-separated. */
+                state?: components["schemas"]["SyncJobState"][];
+                /** @description `created_at desc` (default) or `created_at`. */
+                order_by?: string;
+                /** @description Items per page (1 to 200, default 50; empty gets 400 `empty`). */
                 page_size?: components["parameters"]["PageSize"];
-                /** @description The `next_page_token` of the previous page, used with the same filters. */
+                /**
+                 * @description The `next_page_token` (or `previous_page_token`) of a page, used
+                 *     with the same filters, order and page size; empty is the first
+                 *     page. A token that was not issued for them gets 400
+                 *     `invalid_page_token`; one whose list is no longer kept,
+                 *     `expired_page_token`. Tokens survive a restart and work on every
+                 *     replica only when the gateways share `GATEWAY_PAGE_TOKEN_KEY`;
+                 *     without it the 400 says so.
+                 */
                 page_token?: components["parameters"]["PageToken"];
             };
             header?: never;
@@ -2468,11 +2595,21 @@ export interface operations {
                 to?: string;
                 /** @description Only events of this caller (token subject). */
                 subject?: string;
-                /** @description Only events of this operation. */
-                operation?: components["schemas"]["AuditOperation"];
-                /** @description Items per page (1 to 200, default 50). */
+                /** @description Only events of one of these operations, comma-separated. */
+                operation?: components["schemas"]["AuditOperation"][];
+                /** @description `time` (default, oldest first) or `time desc`. */
+                order_by?: string;
+                /** @description Items per page (1 to 200, default 50; empty gets 400 `empty`). */
                 page_size?: components["parameters"]["PageSize"];
-                /** @description The `next_page_token` of the previous page, used with the same filters. */
+                /**
+                 * @description The `next_page_token` (or `previous_page_token`) of a page, used
+                 *     with the same filters, order and page size; empty is the first
+                 *     page. A token that was not issued for them gets 400
+                 *     `invalid_page_token`; one whose list is no longer kept,
+                 *     `expired_page_token`. Tokens survive a restart and work on every
+                 *     replica only when the gateways share `GATEWAY_PAGE_TOKEN_KEY`;
+                 *     without it the 400 says so.
+                 */
                 page_token?: components["parameters"]["PageToken"];
             };
             header?: never;

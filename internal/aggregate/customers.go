@@ -37,10 +37,11 @@ func (s *Customers) Vendors() []string {
 // CustomerQuery filters the merged list.
 type CustomerQuery struct {
 	Q string // case-insensitive substring of name, domain, tenant id or contact e-mail
-	// Vendor keeps the customers this vendor knows. Every vendor is still
-	// read, so a customer has the same references and contact whatever
-	// filter found it.
-	Vendor string
+	// Vendors keeps the customers any of these vendors knows. Every vendor
+	// is still read, so a customer has the same references and contact
+	// whatever filter found it.
+	Vendors []string
+	Order   ListOrder // the list's order; the zero value is by name
 }
 
 // CustomerList is the merged answer, sorted by name then id.
@@ -64,16 +65,23 @@ func (s *Customers) List(ctx context.Context, q CustomerQuery) (CustomerList, er
 	if err != nil {
 		return CustomerList{Sources: sources}, err
 	}
-	for _, o := range outs {
-		if o.source.Vendor == q.Vendor && o.err != nil {
-			// Which customers the vendor knows is what was asked.
-			return CustomerList{Sources: sources}, &VendorsFailedError{Sources: sources, Errs: []error{o.err}}
+	if len(q.Vendors) > 0 {
+		// Which customers the filtered vendors know is what was asked: with
+		// none of them answering there is nothing to list.
+		var errs []error
+		for _, o := range outs {
+			if slices.Contains(q.Vendors, o.source.Vendor) && o.err != nil {
+				errs = append(errs, o.err)
+			}
+		}
+		if len(errs) == len(q.Vendors) {
+			return CustomerList{Sources: sources}, &VendorsFailedError{Sources: sources, Errs: errs}
 		}
 	}
 	items := Merge(slices.Concat(parts...))
-	if q.Vendor != "" {
+	if len(q.Vendors) > 0 {
 		items = slices.DeleteFunc(items, func(c model.Customer) bool {
-			return !slices.ContainsFunc(c.References, func(r model.VendorRef) bool { return r.Vendor == q.Vendor })
+			return !slices.ContainsFunc(c.References, func(r model.VendorRef) bool { return slices.Contains(q.Vendors, r.Vendor) })
 		})
 	}
 	if needle := strings.ToLower(strings.TrimSpace(q.Q)); needle != "" {
@@ -162,6 +170,14 @@ func Merge(records []model.CustomerRecord) []model.Customer {
 		}
 		if g.c.PrimaryContact == nil && r.Contact != nil {
 			g.c.PrimaryContact = r.Contact
+		}
+		if t := r.CreatedAt; !t.IsZero() && (g.c.CreatedAt == nil || t.Before(*g.c.CreatedAt)) {
+			t = t.UTC()
+			g.c.CreatedAt = &t
+		}
+		if t := r.UpdatedAt; !t.IsZero() && (g.c.UpdatedAt == nil || t.After(*g.c.UpdatedAt)) {
+			t = t.UTC()
+			g.c.UpdatedAt = &t
 		}
 	}
 	for _, r := range records {

@@ -75,7 +75,7 @@ func TestListSameCustomerWhateverTheVendorFilter(t *testing.T) {
 		t.Fatalf("unfiltered: %+v, %v", all, err)
 	}
 	for _, vendor := range []string{"gdap", "crayon"} {
-		got, err := svc.List(t.Context(), CustomerQuery{Vendor: vendor})
+		got, err := svc.List(t.Context(), CustomerQuery{Vendors: []string{vendor}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func TestListSameCustomerWhateverTheVendorFilter(t *testing.T) {
 		return nil, &upstream.Error{Vendor: "crayon", Status: 500}
 	})})
 	var vf *VendorsFailedError
-	if _, err := failing.List(t.Context(), CustomerQuery{Vendor: "crayon"}); !errors.As(err, &vf) {
+	if _, err := failing.List(t.Context(), CustomerQuery{Vendors: []string{"crayon"}}); !errors.As(err, &vf) {
 		t.Errorf("vendor=crayon with Crayon down: %v, want every needed vendor failed", err)
 	}
 }

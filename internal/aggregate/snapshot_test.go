@@ -1,10 +1,13 @@
 package aggregate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -116,14 +119,16 @@ func TestSnapshotPagesWalkTheMergedListOnce(t *testing.T) {
 	// A filtered walk (q plus vendor) finds exactly the matching customers.
 	offset, found := 0, 0
 	for {
-		page, _ := snap.CustomerPage(CustomerQuery{Q: "ORG 00", Vendor: model.VendorCrayon}, offset, 7)
+		page, _ := snap.CustomerPage(CustomerQuery{Q: "ORG 00", Vendors: []string{model.VendorCrayon}}, offset, 7)
 		for _, c := range page.Items {
 			if c.Name[:6] != "Org 00" || !hasRef(c, model.VendorCrayon) {
 				t.Fatalf("%+v does not match", c)
 			}
 			found++
 		}
-		if len(page.Sources) != 1 || page.Sources[0].Vendor != model.VendorCrayon {
+		// The merged records come from every vendor, so every vendor is
+		// reported, filtered or not.
+		if len(page.Sources) != 3 {
 			t.Fatalf("vendor view sources %+v", page.Sources)
 		}
 		if page.Next == 0 {
@@ -182,8 +187,14 @@ func TestSnapshotKeepsFailedVendorsPartStaleThenDropsIt(t *testing.T) {
 	if g := page.Sources[0]; g.Status != "unavailable" || g.Stale || page.Complete {
 		t.Fatalf("expired part: source %+v complete %v", g, page.Complete)
 	}
-	if _, err := third.CustomerPage(CustomerQuery{Vendor: "gdap"}, 0, 10); !errors.As(err, new(*VendorsFailedError)) {
+	if _, err := third.CustomerPage(CustomerQuery{Vendors: []string{"gdap"}}, 0, 10); !errors.As(err, new(*VendorsFailedError)) {
 		t.Fatalf("gdap view without gdap data: %v", err)
+	}
+	// Crayon's customers without GDAP's part lack their GDAP references and
+	// contact: the answer has them, but must not call itself complete.
+	crayon, err := third.CustomerPage(CustomerQuery{Vendors: []string{"crayon"}}, 0, 10)
+	if err != nil || crayon.Complete || len(crayon.Items) == 0 || crayon.Sources[0].Status != "unavailable" {
+		t.Fatalf("crayon view without gdap data: err %v, complete %v, %d items, sources %+v", err, crayon.Complete, len(crayon.Items), crayon.Sources)
 	}
 	// The older generation stays readable for page tokens.
 	if old, err := snaps.Generation(first.Gen); err != nil || old.Len() != first.Len() {
@@ -260,4 +271,159 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	})
 	runtime.KeepAlive(snap)
+}
+
+// Every order walks forwards and backwards over the same records, the
+// total counts every page, and a vendor set is the union of its vendors.
+func TestSnapshotOrdersTotalsAndPreviousPages(t *testing.T) {
+	f := seededVendors(40)
+	f.tenants[7].Domain = "Special.onmicrosoft.com"
+	snap := newSnapshot(f.gdap, f.tenants, f.bookings, nil)
+	for i := range snap.parts {
+		snap.parts[i] = part{has: true, last: Source{Vendor: partVendors[i], Status: upstream.StatusOK}}
+	}
+	for _, q := range []CustomerQuery{
+		{},
+		{Order: ListOrder{Field: OrderName, Desc: true}},
+		{Q: "org 00", Order: ListOrder{Field: OrderName, Desc: true}},
+		{Vendors: []string{model.VendorBokaMera, model.VendorCrayon}, Order: ListOrder{Field: OrderName, Desc: true}},
+		{Vendors: []string{model.VendorGDAP}, Q: "1"},
+	} {
+		var fwd []string
+		var (
+			starts []int    // index in fwdIDs of each page's first item
+			fwdIDs []string // every id walked
+		)
+		offset := 0
+		for {
+			page, err := snap.CustomerPage(q, offset, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(starts) == 0) != (page.Prev == -1) {
+				t.Fatalf("%+v at %d: prev %d on page %d", q, offset, page.Prev, len(starts))
+			}
+			if len(starts) > 0 {
+				// The previous page is the one walked before.
+				back, _ := snap.CustomerPage(q, page.Prev, 7)
+				if back.Items[0].ID != fwdIDs[starts[len(starts)-1]] || back.Next != offset {
+					t.Fatalf("%+v at %d: prev %d gives %s, next %d", q, offset, page.Prev, back.Items[0].ID, back.Next)
+				}
+			}
+			starts = append(starts, len(fwdIDs))
+			for _, c := range page.Items {
+				fwdIDs = append(fwdIDs, c.ID)
+			}
+			for _, c := range page.Items {
+				fwd = append(fwd, strings.ToLower(c.Name)+"\x00"+c.ID)
+			}
+			if page.Total != snapTotal(t, snap, q) {
+				t.Fatalf("%+v: total %d", q, page.Total)
+			}
+			if page.Next == 0 {
+				break
+			}
+			offset = page.Next
+		}
+		if len(fwd) != snapTotal(t, snap, q) || len(fwd) == 0 {
+			t.Fatalf("%+v: walked %d of %d", q, len(fwd), snapTotal(t, snap, q))
+		}
+		want := slices.Clone(fwd)
+		slices.Sort(want)
+		if q.Order.Desc {
+			slices.Reverse(want)
+		}
+		if !slices.Equal(fwd, want) {
+			t.Fatalf("%+v: out of order: %v", q, fwd)
+		}
+	}
+	// A whole-list total costs no scan; a vendor set is a union.
+	all, _ := snap.CustomerPage(CustomerQuery{}, 0, 1)
+	two, _ := snap.CustomerPage(CustomerQuery{Vendors: []string{model.VendorBokaMera, model.VendorGDAP}}, 0, 1)
+	if all.Total != snap.Len() || two.Total != 80 || len(two.Sources) != 3 {
+		t.Fatalf("totals %d %d, sources %+v", all.Total, two.Total, two.Sources)
+	}
+
+	// Tenants: by name descending, q matching the domain.
+	page := snap.TenantPage(TenantQuery{Order: ListOrder{Field: OrderName, Desc: true}}, 0, 3)
+	if page.Total != 40 || len(page.JSON) != 3 || !bytes.Contains(page.JSON[0], []byte(`"Tenant 0039"`)) || page.Prev != -1 || page.Next != 3 {
+		t.Fatalf("tenants by name desc: %+v", page)
+	}
+	page = snap.TenantPage(TenantQuery{Q: "SPECIAL"}, 0, 3)
+	if page.Total != 1 || len(page.JSON) != 1 || !bytes.Contains(page.JSON[0], []byte(`"Tenant 0007"`)) {
+		t.Fatalf("q on domain: %+v", page)
+	}
+}
+
+// snapTotal counts the matching customers the slow way.
+func snapTotal(t *testing.T, snap *Snapshot, q CustomerQuery) int {
+	t.Helper()
+	n := 0
+	for _, c := range snap.customers {
+		known := len(q.Vendors) == 0
+		for _, v := range q.Vendors {
+			known = known || hasRef(c, v)
+		}
+		if known && strings.Contains(searchKey(c), strings.ToLower(q.Q)) {
+			n++
+		}
+	}
+	return n
+}
+
+// Customers sort by the dates BokaMera gives, both ways, the undated last;
+// a merge keeps the earliest creation and the latest change.
+func TestSnapshotOrdersByDate(t *testing.T) {
+	f := seededVendors(10)
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 6 { // persons 0..5 dated, in reverse order of their names
+		f.bookings[i].CreatedAt = base.Add(time.Duration(10-i) * time.Hour)
+		f.bookings[i].UpdatedAt = base.Add(time.Duration(20+i) * time.Hour)
+	}
+	snap := newSnapshot(f.gdap, f.tenants, f.bookings, nil)
+	for i := range snap.parts {
+		snap.parts[i] = part{has: true, last: Source{Vendor: partVendors[i], Status: upstream.StatusOK}}
+	}
+	ids := func(o ListOrder) []string {
+		var out []string
+		for offset := 0; ; {
+			page, err := snap.CustomerPage(CustomerQuery{Vendors: []string{model.VendorBokaMera}, Order: o}, offset, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range page.Items {
+				out = append(out, c.ID)
+			}
+			if page.Next == 0 {
+				return out
+			}
+			offset = page.Next
+		}
+	}
+	p := func(i int) string { return "bokamera-" + f.bookings[i].ID }
+	undated := []string{p(6), p(7), p(8), p(9)}
+	for _, tc := range []struct {
+		o    ListOrder
+		want []string
+	}{
+		{ListOrder{Field: OrderCreatedAt}, append([]string{p(5), p(4), p(3), p(2), p(1), p(0)}, undated...)},
+		{ListOrder{Field: OrderCreatedAt, Desc: true}, append([]string{p(0), p(1), p(2), p(3), p(4), p(5)}, undated...)},
+		{ListOrder{Field: OrderUpdatedAt, Desc: true}, append([]string{p(5), p(4), p(3), p(2), p(1), p(0)}, undated...)},
+	} {
+		if got := ids(tc.o); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: %v\nwant %v", tc.o, got, tc.want)
+		}
+	}
+	c, _ := snap.Customer(p(0))
+	if c.CreatedAt == nil || !c.CreatedAt.Equal(base.Add(10*time.Hour)) || c.UpdatedAt == nil {
+		t.Errorf("dates %+v", c)
+	}
+	merged := Merge([]model.CustomerRecord{
+		{Vendor: model.VendorGDAP, VendorID: "t", MicrosoftTenantID: "t", Name: "A", UpdatedAt: base},
+		{Vendor: model.VendorCrayon, VendorID: "1", MicrosoftTenantID: "t", Name: "A", CreatedAt: base.Add(time.Hour), UpdatedAt: base.Add(2 * time.Hour)},
+		{Vendor: model.VendorDBSync, VendorID: "2", MicrosoftTenantID: "t", Name: "A", CreatedAt: base},
+	})
+	if len(merged) != 1 || !merged[0].CreatedAt.Equal(base) || !merged[0].UpdatedAt.Equal(base.Add(2*time.Hour)) {
+		t.Errorf("merged dates %+v", merged)
+	}
 }

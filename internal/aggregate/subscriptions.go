@@ -50,8 +50,13 @@ type SubscriptionQuery struct {
 // SubscriptionPage is one page of a listing. Next is the position of the
 // following page, nil on the last.
 type SubscriptionPage struct {
-	Items    []model.Subscription
-	Next     *SubscriptionPosition
+	Items []model.Subscription
+	Next  *SubscriptionPosition
+	// Total is how many subscriptions match over all pages, when known:
+	// Crayon's count when the listing is one Crayon listing (no customer,
+	// or a customer with at most one tenant); nil when a customer's
+	// tenants are walked one after the other.
+	Total    *int
 	Sources  []Source
 	Complete bool
 }
@@ -157,7 +162,11 @@ func (s *Subscriptions) List(ctx context.Context, q SubscriptionQuery) (Subscrip
 			tenants = slices.DeleteFunc(tenants, func(id string) bool { return id != q.TenantID })
 		}
 		if len(tenants) == 0 || q.Part >= len(tenants) {
-			return SubscriptionPage{Items: []model.Subscription{}, Sources: ix.sources, Complete: ix.complete}, nil
+			page := SubscriptionPage{Items: []model.Subscription{}, Sources: ix.sources, Complete: ix.complete}
+			if len(tenants) == 0 {
+				page.Total = new(int)
+			}
+			return page, nil
 		}
 	} else {
 		go func() { defer close(done); ix = s.index(ctx) }()
@@ -179,6 +188,10 @@ func (s *Subscriptions) List(ctx context.Context, q SubscriptionQuery) (Subscrip
 	}
 	page := SubscriptionPage{Items: s.place(items.items, ix), Sources: sources, Complete: ix.complete}
 	page.Next = next(q.Part, len(tenants), f, len(items.items), items.total)
+	if len(tenants) == 1 {
+		n := int(items.total)
+		page.Total = &n
+	}
 	return page, nil
 }
 

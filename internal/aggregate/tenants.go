@@ -13,6 +13,8 @@ import (
 type TenantQuery struct {
 	OrganizationID, PublisherID int
 	Type, DomainPrefix, Q       string
+	// Order is the list's order (snapshots only; Crayon pages by id).
+	Order ListOrder
 	// Page is 1-based, as Crayon pages.
 	Page, PageSize int
 }

@@ -12,12 +12,25 @@ import (
 )
 
 // listAnswer is the envelope of every list answer: the items, the next
-// page's token and the vendor calls behind them.
+// (and previous) page's token, how many items match over all pages when
+// that is known (AIP-158 total_size) and the vendor calls behind them.
 type listAnswer[T any] struct {
-	Items         []T                `json:"items"`
-	NextPageToken string             `json:"next_page_token,omitempty"`
-	Sources       []aggregate.Source `json:"sources"`
-	Complete      bool               `json:"complete"`
+	Items             []T                `json:"items"`
+	NextPageToken     string             `json:"next_page_token,omitempty"`
+	PreviousPageToken string             `json:"previous_page_token,omitempty"`
+	TotalSize         *int               `json:"total_size,omitempty"`
+	Sources           []aggregate.Source `json:"sources"`
+	Complete          bool               `json:"complete"`
+}
+
+// total is a known total_size.
+func total(n int) *int { return &n }
+
+// pageLinks is what a list answer says beside its items: the tokens of the
+// pages around it and the total, when known (nil).
+type pageLinks struct {
+	Next, Previous string
+	Total          *int
 }
 
 // newList never answers "items": null.
@@ -26,6 +39,14 @@ func newList[T any](items []T, sources []aggregate.Source, complete bool) listAn
 		items = []T{}
 	}
 	return listAnswer[T]{Items: items, Sources: sources, Complete: complete}
+}
+
+// wholeList is a list answered whole (one page, no paging): its total is
+// its length.
+func wholeList[T any](items []T, sources []aggregate.Source, complete bool) listAnswer[T] {
+	l := newList(items, sources, complete)
+	l.TotalSize = total(len(l.Items))
+	return l
 }
 
 // oneSource is the provenance of an answer read from one vendor call that
@@ -87,7 +108,11 @@ func (p pager) read(q *query, valid func(pagetoken.Position) bool) pagetoken.Pos
 	}
 	pos, err := p.tokens.Decode(tok, p.fingerprint)
 	if err != nil || (valid != nil && !valid(pos)) {
-		q.fail("page_token", problem.CodeInvalidPageToken, badPageTokenMsg)
+		msg := badPageTokenMsg
+		if p.tokens.Ephemeral() {
+			msg += " (this gateway runs without GATEWAY_PAGE_TOKEN_KEY, so its page tokens do not survive a restart and are not accepted by another replica)"
+		}
+		q.fail("page_token", problem.CodeInvalidPageToken, msg)
 		return pagetoken.Position{}
 	}
 	return pos

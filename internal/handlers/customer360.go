@@ -53,11 +53,7 @@ func handleGetCustomer(svc *aggregate.CustomerViews) http.Handler {
 // at most once; nil when absent.
 func (q *query) sections(name string) []string {
 	v, ok := q.values[name]
-	if !ok {
-		return nil
-	}
-	if v[0] == "" {
-		q.fail(name, problem.CodeEmpty, "must name at least one section: "+strings.Join(aggregate.SectionNames, ", "))
+	if !ok || v[0] == "" { // newQuery has reported an empty value
 		return nil
 	}
 	var out []string

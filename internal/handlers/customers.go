@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -23,10 +24,11 @@ const (
 // while the snapshot is refreshed.
 func handleListCustomers(svc *aggregate.Customers, snaps *aggregate.Snapshots, tokens *pagetoken.Codec) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		q := newQuery(r, "q", "vendor", "page_size", "page_token")
-		cq := aggregate.CustomerQuery{Q: q.str("q", 200), Vendor: q.enum("vendor", svc.Vendors()...)}
+		q := newQuery(r, "q", "vendor", "order_by", "page_size", "page_token")
+		cq := aggregate.CustomerQuery{Q: q.str("q", 200), Vendors: q.list("vendor", svc.Vendors()...),
+			Order: q.orderBy(aggregate.OrderName, aggregate.CustomerOrderFields, []string{aggregate.OrderName, aggregate.OrderID})}
 		size := q.intRange("page_size", defaultPageSize, 1, maxPageSize)
-		pg := pager{tokens, "customers|" + cq.Q + "|" + cq.Vendor}
+		pg := pager{tokens, fmt.Sprintf("customers|%s|%s|%s|%v", cq.Q, strings.Join(cq.Vendors, ","), cq.Order.Field, cq.Order.Desc)}
 		pos := pg.read(q, func(pos pagetoken.Position) bool { return (snaps != nil) == (pos.Gen != 0) })
 		if err := q.err(); err != nil {
 			return err
@@ -40,24 +42,34 @@ func handleListCustomers(svc *aggregate.Customers, snaps *aggregate.Snapshots, t
 			if err != nil {
 				return err
 			}
-			next := ""
+			links := pageLinks{Total: total(page.Total)}
 			if page.Next > 0 {
-				next = pg.next(pagetoken.Position{Offset: page.Next, Gen: snap.Gen})
+				links.Next = pg.next(pagetoken.Position{Offset: page.Next, Gen: snap.Gen})
 			}
-			return respondList(w, page.JSON, next, page.Sources, page.Complete)
+			if page.Prev >= 0 {
+				links.Previous = pg.next(pagetoken.Position{Offset: page.Prev, Gen: snap.Gen})
+			}
+			return respondList(w, page.JSON, links, page.Sources, page.Complete)
 		}
+		// Without snapshots every request merges the vendors' whole lists
+		// anyway, so it sorts them too.
 		list, err := svc.List(r.Context(), cq)
 		if err != nil {
 			return err
 		}
+		aggregate.SortCustomers(list.Items, cq.Order)
 		offset := pos.Offset
 		if offset > len(list.Items) {
 			return pageTokenStale("the page token points past the end of the list", "points past the end of the list; start again without it")
 		}
 		end := min(offset+size, len(list.Items))
 		resp := newList(list.Items[offset:end], list.Sources, list.Complete)
+		resp.TotalSize = total(len(list.Items))
 		if end < len(list.Items) {
 			resp.NextPageToken = pg.next(pagetoken.Position{Offset: end})
+		}
+		if offset > 0 {
+			resp.PreviousPageToken = pg.next(pagetoken.Position{Offset: max(0, offset-size)})
 		}
 		return respond(w, http.StatusOK, resp)
 	})

@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -11,6 +14,7 @@ import (
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/pagetoken"
 	"github.com/partnerhub/gateway/internal/problem"
 )
 
@@ -72,8 +76,11 @@ func pathParam(r *http.Request, name string) string {
 	return v
 }
 
-// handleListLicenses serves GET /v1/licenses (operationId listLicenses).
-func handleListLicenses(lm LicenseManager) http.Handler {
+// handleListLicenses serves GET /v1/licenses (operationId listLicenses):
+// one page of DBSync's licensed users, by company then user. DBSync answers
+// the whole list (of one company) at once; the page is cut from it, and
+// the token carries the offset into that sorted list.
+func handleListLicenses(lm LicenseManager, tokens *pagetoken.Codec) http.Handler {
 	// DBSync's quota rides beside the list.
 	type response struct {
 		listAnswer[model.License]
@@ -84,8 +91,11 @@ func handleListLicenses(lm LicenseManager) http.Handler {
 		quota *LicenseQuota
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		q := newQuery(r, "company", "user")
+		q := newQuery(r, "company", "user", "page_size", "page_token")
 		company, user := q.values.Get("company"), q.values.Get("user")
+		size := q.intRange("page_size", defaultPageSize, 1, maxPageSize)
+		pg := pager{tokens, fmt.Sprintf("licenses|%s|%s|%d", company, strings.ToLower(user), size)}
+		pos := pg.read(q, nil)
 		if err := joinBadRequests(q.err(), badNames(licenseName("query.company", company, false), licenseName("query.user", user, false))); err != nil {
 			return err
 		}
@@ -103,7 +113,23 @@ func handleListLicenses(lm LicenseManager) http.Handler {
 				items = append(items, l)
 			}
 		}
-		return respond(w, http.StatusOK, response{newList(items, oneSource(src), true), got.quota})
+		slices.SortStableFunc(items, func(a, b model.License) int {
+			return cmp.Or(cmp.Compare(strings.ToLower(a.Company), strings.ToLower(b.Company)),
+				cmp.Compare(strings.ToLower(a.User), strings.ToLower(b.User)))
+		})
+		if pos.Offset > len(items) {
+			return pageTokenStale("the page token points past the end of the list", "points past the end of the list (licences were removed since); start again without it")
+		}
+		end := min(pos.Offset+size, len(items))
+		resp := response{newList(items[pos.Offset:end], oneSource(src), true), got.quota}
+		resp.TotalSize = total(len(items))
+		if end < len(items) {
+			resp.NextPageToken = pg.next(pagetoken.Position{Offset: end})
+		}
+		if pos.Offset > 0 {
+			resp.PreviousPageToken = pg.next(pagetoken.Position{Offset: max(0, pos.Offset-size)})
+		}
+		return respond(w, http.StatusOK, resp)
 	})
 }
 

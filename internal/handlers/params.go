@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/problem"
 )
 
@@ -32,6 +33,10 @@ func newQuery(r *http.Request, allowed ...string) *query {
 			q.fail(k, problem.CodeUnknown, fmt.Sprintf("unknown parameter; this operation accepts %s", strings.Join(allowed, ", ")))
 		} else if len(q.values[k]) > 1 {
 			q.fail(k, problem.CodeRepeated, "must be given at most once")
+		} else if q.values[k][0] == "" && k != "page_token" {
+			// An empty value is not "no filter": leave the parameter out
+			// for that. An empty page_token is the first page (AIP-158).
+			q.fail(k, problem.CodeEmpty, "must not be empty; leave the parameter out instead")
 		}
 	}
 	return q
@@ -48,6 +53,42 @@ func (q *query) str(name string, maxLen int) string {
 		return ""
 	}
 	return v
+}
+
+// list reads a comma-separated set of allowed values, without repeats and
+// sorted (so equal sets fingerprint alike); nil when absent.
+func (q *query) list(name string, allowed ...string) []string {
+	v := q.values.Get(name)
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for s := range strings.SplitSeq(v, ",") {
+		if !slices.Contains(allowed, s) {
+			q.fail(name, problem.CodeInvalidChoice, "must be one or more (comma-separated) of "+strings.Join(allowed, ", "))
+			return nil
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// digits reads an optional id of digits (^[1-9][0-9]{0,9}$), as ids are
+// strings everywhere in the API; 0 when absent.
+func (q *query) digits(name string) int64 {
+	v := q.values.Get(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 || len(v) > 10 || strconv.FormatInt(n, 10) != v {
+		q.fail(name, problem.CodeInvalidFormat, "must be an id of digits such as 1234 (no sign or leading zero, at most 10 digits)")
+		return 0
+	}
+	return n
 }
 
 func (q *query) enum(name string, allowed ...string) string {
@@ -110,4 +151,43 @@ func (q *query) optPositiveInt(name string) int {
 		return 0
 	}
 	return n
+}
+
+// orderBy reads order_by (AIP-132): a field of fields, optionally followed
+// by " desc" (or " asc"); def when absent. Ties are broken by tieBreak, in
+// ascending order; further comma-separated terms are accepted when they
+// only restate that tie-break ("created_at desc, name").
+func (q *query) orderBy(def string, fields, tieBreak []string) aggregate.ListOrder {
+	v := q.values.Get("order_by")
+	if v == "" {
+		return aggregate.ListOrder{Field: def}
+	}
+	bad := func() aggregate.ListOrder {
+		q.fail("order_by", problem.CodeInvalidChoice, fmt.Sprintf("must be one of %s, optionally followed by \" desc\"; ties are broken by %s",
+			strings.Join(fields, ", "), strings.Join(tieBreak, ", then ")))
+		return aggregate.ListOrder{Field: def}
+	}
+	var (
+		out  aggregate.ListOrder
+		tail []string
+	)
+	for i, term := range strings.Split(v, ",") {
+		words := strings.Fields(term)
+		if len(words) == 0 || len(words) > 2 || len(words) == 2 && words[1] != "asc" && words[1] != "desc" {
+			return bad()
+		}
+		if i == 0 {
+			if !slices.Contains(fields, words[0]) {
+				return bad()
+			}
+			out = aggregate.ListOrder{Field: words[0], Desc: len(words) == 2 && words[1] == "desc"}
+			tail = slices.DeleteFunc(slices.Clone(tieBreak), func(f string) bool { return f == out.Field })
+			continue
+		}
+		if len(tail) == 0 || words[0] != tail[0] || len(words) == 2 && words[1] == "desc" {
+			return bad()
+		}
+		tail = tail[1:]
+	}
+	return out
 }

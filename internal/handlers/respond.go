@@ -144,7 +144,7 @@ func respond(w http.ResponseWriter, status int, v any) error {
 // respondList writes a list answer whose items are already encoded (cut
 // from a snapshot), in the field order of the list types:
 // {"items":[...],"next_page_token":"...","sources":[...],"complete":bool}.
-func respondList(w http.ResponseWriter, items [][]byte, nextPageToken string, sources []aggregate.Source, complete bool) error {
+func respondList(w http.ResponseWriter, items [][]byte, links pageLinks, sources []aggregate.Source, complete bool) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	buf.WriteString(`{"items":[`)
@@ -155,10 +155,15 @@ func respondList(w http.ResponseWriter, items [][]byte, nextPageToken string, so
 		buf.Write(item)
 	}
 	buf.WriteByte(']')
-	if nextPageToken != "" {
-		buf.WriteString(`,"next_page_token":`)
-		b, _ := json.Marshal(nextPageToken)
-		buf.Write(b)
+	for _, tok := range []struct{ name, v string }{{"next_page_token", links.Next}, {"previous_page_token", links.Previous}} {
+		if tok.v != "" {
+			buf.WriteString(`,"` + tok.name + `":`)
+			b, _ := json.Marshal(tok.v)
+			buf.Write(b)
+		}
+	}
+	if links.Total != nil {
+		buf.WriteString(`,"total_size":` + strconv.Itoa(*links.Total))
 	}
 	// The tag covers the page and what the sources say, not their timing
 	// (duration_ms, age_ms change on every answer): a 304 means the same

@@ -19,6 +19,6 @@ func handleListRoles(roles func(context.Context) ([]model.Role, error)) http.Han
 		if err != nil {
 			return err
 		}
-		return respond(w, http.StatusOK, newList(items, oneSource(src), true))
+		return respond(w, http.StatusOK, wholeList(items, oneSource(src), true))
 	})
 }

@@ -49,13 +49,13 @@ func addRoutes(r chi.Router, d Deps) {
 		write(config.PermWriteAgreements).Method("POST", "/v1/tenants/{id}/agreements", handleAddAgreement(d.Agreements, audit))
 		can(config.PermReadTenants).Method("GET", "/v1/roles", handleListRoles(d.Roles))
 
-		can(config.PermReadLicenses).Method("GET", "/v1/licenses", handleListLicenses(d.Licenses))
+		can(config.PermReadLicenses).Method("GET", "/v1/licenses", handleListLicenses(d.Licenses, d.PageTokens))
 		write(config.PermManageLicenses).Method("POST", "/v1/licenses", handleRegisterLicense(d.Licenses, audit))
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{company}/{user}", handleCheckLicense(d.Licenses))
 		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{company}/{user}", handleUnregisterLicense(d.Licenses, audit))
 
 		write(config.PermRunSyncs).Method("POST", "/v1/sync-jobs", handleStartSyncJob(d.SyncJobs, audit))
-		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs", handleListSyncJobs(d.SyncJobs, d.PageTokens))
+		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs", handleListSyncJobs(d.SyncJobs, d.Snapshots, d.PageTokens))
 		can(config.PermReadSyncs).Method("GET", "/v1/sync-jobs/{id}", handleGetSyncJob(d.SyncJobs))
 
 		can(config.PermReadAudit).Method("GET", "/v1/audit-events", handleListAuditEvents(d.Audit, d.PageTokens))

@@ -46,6 +46,9 @@ type stubs struct {
 	fail   map[string]error
 	audits []store.AuditEvent
 	calls  []string
+	// The last list filters the stores were asked for.
+	syncFilter  store.SyncJobFilter
+	auditFilter store.AuditFilter
 }
 
 func (s *stubs) call(op string) error {
@@ -121,7 +124,10 @@ func (s syncStub) Get(_ context.Context, id string) (syncjobs.Result, error) {
 }
 
 func (s syncStub) List(_ context.Context, f store.SyncJobFilter) (syncjobs.Page, error) {
-	return syncjobs.Page{Items: []store.SyncJob{testJob(syncjobs.Kinds[0])}, More: true, Sources: okSources, Complete: true}, s.call("syncs.list")
+	s.mu.Lock()
+	s.syncFilter = f
+	s.mu.Unlock()
+	return syncjobs.Page{Items: []store.SyncJob{testJob(syncjobs.Kinds[0])}, More: true, Total: 4, Sources: okSources, Complete: true}, s.call("syncs.list")
 }
 
 type onboardStub struct{ *stubs }
@@ -180,8 +186,15 @@ func (s auditStub) ListAudit(_ context.Context, f store.AuditFilter) ([]store.Au
 	if err := s.call("audit.list"); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	s.auditFilter = f
+	s.mu.Unlock()
 	out := []store.AuditEvent{{ID: "a1", Seq: 1, Operation: opRegisterLicense}, {ID: "a2", Seq: 2, Operation: opRegisterLicense}}
 	return out[:min(len(out), f.Limit)], nil
+}
+
+func (s auditStub) CountAudit(context.Context, store.AuditFilter) (int, error) {
+	return 2, s.call("audit.count")
 }
 
 // testServer is NewServer over the stubs, with a dev issuer's tokens.

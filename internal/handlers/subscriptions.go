@@ -70,6 +70,7 @@ func handleListSubscriptions(svc *aggregate.Subscriptions, tokens *pagetoken.Cod
 			return err
 		}
 		resp := newList(page.Items, page.Sources, page.Complete)
+		resp.TotalSize = page.Total
 		if n := page.Next; n != nil {
 			resp.NextPageToken = pg.next(pagetoken.Position{Page: n.Page, Part: n.Part, Size: n.PageSize})
 		}

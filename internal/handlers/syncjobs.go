@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/auth"
+	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/pagetoken"
 	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/store"
@@ -100,35 +102,88 @@ func handleGetSyncJob(svc SyncJobs) http.Handler {
 	})
 }
 
+// syncJobListKinds are the kinds GET /v1/sync-jobs filters on: every kind
+// POST /v1/sync-jobs starts, and GDAP onboardings.
+var syncJobListKinds = append(slices.Clone(syncjobs.Kinds), model.SyncKindGDAPOnboarding)
+
 // handleListSyncJobs serves GET /v1/sync-jobs (operationId listSyncJobs):
-// newest first, paged by a cursor on the job sequence.
-func handleListSyncJobs(svc SyncJobs, tokens *pagetoken.Codec) http.Handler {
+// newest (or oldest) first, paged by a cursor on the job sequence.
+func handleListSyncJobs(svc SyncJobs, snaps *aggregate.Snapshots, tokens *pagetoken.Codec) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		q := newQuery(r, "kind", "company_id", "state", "page_size", "page_token")
+		q := newQuery(r, "kind", "company_id", "customer_id", "state", "order_by", "page_size", "page_token")
 		f := store.SyncJobFilter{
-			Kind:      q.enum("kind", syncjobs.Kinds...),
+			Kinds:     q.list("kind", syncJobListKinds...),
 			CompanyID: strings.ToLower(strings.TrimSpace(q.str("company_id", 100))),
-			State:     q.enum("state", syncjobs.States...),
+			States:    q.list("state", syncjobs.States...),
 			Limit:     q.intRange("page_size", defaultPageSize, 1, maxPageSize),
 		}
-		// The token is only good for the same filters and page size.
-		pg := pager{tokens, fmt.Sprintf("sync-jobs|%s|%s|%s|%d", f.Kind, f.CompanyID, f.State, f.Limit)}
+		order := q.orderBy(aggregate.OrderCreatedAt, []string{aggregate.OrderCreatedAt}, []string{aggregate.OrderCreatedAt})
+		order.Desc = q.values.Get("order_by") == "" || order.Desc // newest first unless asked
+		f.Oldest = !order.Desc
+		customer := ""
+		if v := q.values.Get("customer_id"); v != "" {
+			key, ok := aggregate.ParseCustomerID(v)
+			if !ok {
+				q.fail("customer_id", problem.CodeInvalidFormat, "must be a customer id as GET /v1/customers lists it (ms-<tenant id>, crayon-<id> or bokamera-<id>)")
+			}
+			customer = key.String()
+		}
+		// The token is only good for the same filters, order and page size.
+		pg := pager{tokens, fmt.Sprintf("sync-jobs|%s|%s|%s|%s|%v|%d", strings.Join(f.Kinds, ","), f.CompanyID, customer, strings.Join(f.States, ","), f.Oldest, f.Limit)}
 		// Offset carries the Seq of the last job of the previous page.
-		f.BeforeSeq = int64(pg.read(q, func(pos pagetoken.Position) bool { return pos.Offset >= 1 }).Offset)
+		seq := int64(pg.read(q, func(pos pagetoken.Position) bool { return pos.Offset >= 1 }).Offset)
+		if f.Oldest {
+			f.AfterSeq = seq
+		} else {
+			f.BeforeSeq = seq
+		}
 		if err := q.err(); err != nil {
 			return err
+		}
+		if customer != "" {
+			tenant := customerTenant(r.Context(), snaps, customer)
+			if tenant == "" {
+				// No Microsoft tenant is known for it: no job is about it.
+				resp := newList([]syncJob{}, []aggregate.Source{}, true)
+				resp.TotalSize = total(0)
+				return respond(w, http.StatusOK, resp)
+			}
+			f.CompanyIDs = []string{tenant}
 		}
 		page, err := svc.List(r.Context(), f)
 		if err != nil {
 			return syncError(err, syncjobs.Result{})
 		}
 		resp := newList(mapSlice(page.Items, newSyncJob), page.Sources, page.Complete)
+		resp.TotalSize = total(page.Total)
 		if page.More && len(page.Items) > 0 {
 			last := page.Items[len(page.Items)-1]
 			resp.NextPageToken = pg.next(pagetoken.Position{Offset: int(last.Seq)})
 		}
 		return respond(w, http.StatusOK, resp)
 	})
+}
+
+// customerTenant is the Microsoft tenant of a customer id ("ms-<tenant>",
+// or a Crayon record the current snapshot merged into one); "" when none
+// is known (a booking person, a Crayon tenant without a Microsoft tenant).
+func customerTenant(ctx context.Context, snaps *aggregate.Snapshots, id string) string {
+	key, _ := aggregate.ParseCustomerID(id)
+	if key.Kind == aggregate.KeyMicrosoft {
+		return key.ID
+	}
+	if snaps == nil || key.Kind != aggregate.KeyCrayon {
+		return ""
+	}
+	snap, err := snaps.Current(ctx)
+	if err != nil {
+		return ""
+	}
+	c, ok := snap.CustomerOf(model.VendorRef{Vendor: model.VendorCrayon, ID: key.ID})
+	if !ok {
+		return ""
+	}
+	return strings.ToLower(c.MicrosoftTenantID)
 }
 
 // syncValidation reports the service's field mistakes as body.<field>.

@@ -30,22 +30,26 @@ type AgreementStore interface {
 // without, it is one Crayon page.
 func handleListTenants(svc *aggregate.Tenants, snaps *aggregate.Snapshots, tokens *pagetoken.Codec) http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		q := newQuery(r, "organization_id", "publisher_id", "tenant_type", "domain_prefix", "q", "page_size", "page_token")
+		q := newQuery(r, "organization_id", "publisher_id", "tenant_type", "domain_prefix", "q", "order_by", "page_size", "page_token")
 		tq := aggregate.TenantQuery{
-			OrganizationID: q.optPositiveInt("organization_id"),
-			PublisherID:    q.optPositiveInt("publisher_id"),
+			OrganizationID: int(q.digits("organization_id")),
+			PublisherID:    int(q.digits("publisher_id")),
 			Type:           q.enum("tenant_type", model.TenantTypeT1, model.TenantTypeT2),
 			DomainPrefix:   q.str("domain_prefix", 100),
 			Q:              q.str("q", 200),
+			Order:          q.orderBy(aggregate.OrderID, aggregate.TenantOrderFields, []string{aggregate.OrderID}),
 			PageSize:       q.intRange("page_size", defaultPageSize, 1, maxPageSize),
 			Page:           1,
+		}
+		if snaps == nil && tq.Order != (aggregate.ListOrder{Field: aggregate.OrderID}) {
+			q.fail("order_by", problem.CodeInvalidChoice, "must be id: this gateway reads tenants page by page from Crayon (snapshots are off), which pages them by id")
 		}
 		// A token may ask Crayon for smaller pages than the caller's (a
 		// capped Crayon); the caller's size stays in the fingerprint.
 		callerSize := tq.PageSize
 		// The page size is part of the fingerprint: a Crayon page number
 		// means nothing with another page size.
-		pg := pager{tokens, fmt.Sprintf("tenants|%d|%d|%s|%s|%s|%d", tq.OrganizationID, tq.PublisherID, tq.Type, tq.DomainPrefix, tq.Q, tq.PageSize)}
+		pg := pager{tokens, fmt.Sprintf("tenants|%d|%d|%s|%s|%s|%d|%s|%v", tq.OrganizationID, tq.PublisherID, tq.Type, tq.DomainPrefix, tq.Q, tq.PageSize, tq.Order.Field, tq.Order.Desc)}
 		pos := pg.read(q, func(pos pagetoken.Position) bool {
 			if snaps != nil {
 				return pos.Gen != 0
@@ -70,24 +74,32 @@ func handleListTenants(svc *aggregate.Tenants, snaps *aggregate.Snapshots, token
 				return err // Crayon is required; GDAP only enriches
 			}
 			sources, _, _ := snap.Sources(time.Now(), model.VendorCrayon, model.VendorGDAP)
-			items, next := snap.TenantPage(tq, pos.Offset, tq.PageSize)
-			token := ""
-			if next > 0 {
-				token = pg.next(pagetoken.Position{Offset: next, Gen: snap.Gen})
+			page := snap.TenantPage(tq, pos.Offset, tq.PageSize)
+			links := pageLinks{Total: total(page.Total)}
+			if page.Next > 0 {
+				links.Next = pg.next(pagetoken.Position{Offset: page.Next, Gen: snap.Gen})
 			}
-			return respondList(w, items, token, sources, snap.Has(model.VendorGDAP))
+			if page.Prev >= 0 {
+				links.Previous = pg.next(pagetoken.Position{Offset: page.Prev, Gen: snap.Gen})
+			}
+			return respondList(w, page.JSON, links, sources, snap.Has(model.VendorGDAP))
 		}
 		page, err := svc.List(r.Context(), tq)
 		if err != nil {
 			return err
 		}
 		resp := newList(page.Items, page.Sources, page.Complete)
+		resp.TotalSize = total(int(page.Total)) // Crayon's TotalHits
 		if next, size, ok := nextVendorPage(tq.Page, tq.PageSize, len(page.Items), page.Total); ok {
 			pos := pagetoken.Position{Page: next}
 			if size != callerSize {
 				pos.Size = size
 			}
 			resp.NextPageToken = pg.next(pos)
+		}
+		if tq.Page > 1 {
+			// The page before, in the page size this one was read in.
+			resp.PreviousPageToken = pg.next(pagetoken.Position{Page: tq.Page - 1, Size: pos.Size})
 		}
 		return respond(w, http.StatusOK, resp)
 	})
@@ -163,7 +175,7 @@ func handleListAgreements(store AgreementStore) http.Handler {
 		if err != nil {
 			return err
 		}
-		return respond(w, http.StatusOK, newList(items, oneSource(src), true))
+		return respond(w, http.StatusOK, wholeList(items, oneSource(src), true))
 	})
 }
 

@@ -43,6 +43,9 @@ type CustomerRecord struct {
 	// secondary join key.
 	Domain  string
 	Contact *Contact
+	// CreatedAt and UpdatedAt are when the vendor created and last changed
+	// the record, when it says (zero otherwise).
+	CreatedAt, UpdatedAt time.Time
 }
 
 // Customer kinds: an organization (known to GDAP or Crayon) or a person
@@ -66,6 +69,10 @@ type Customer struct {
 	Domain            string      `json:"domain,omitempty"`
 	PrimaryContact    *Contact    `json:"primary_contact,omitempty"`
 	References        []VendorRef `json:"references"`
+	// CreatedAt is the earliest creation date its vendors know, UpdatedAt
+	// the latest change; absent when no vendor says (only BokaMera does).
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
 
 // Ref is a small id+name reference (publisher, organization, program).
@@ -136,6 +143,10 @@ type BookingCustomer struct {
 	Email     string `json:"email,omitempty"`
 	Phone     string `json:"phone,omitempty"`
 	Visible   bool   `json:"visible"`
+	// CreatedAt and UpdatedAt come from BokaMera's Created/Updated, when
+	// sent; they reach callers through the merged customer.
+	CreatedAt time.Time `json:"-"`
+	UpdatedAt time.Time `json:"-"`
 }
 
 // CustomerRecord turns a booking-system person into a mergeable record.
@@ -151,7 +162,7 @@ func (b BookingCustomer) CustomerRecord() CustomerRecord {
 		name = b.Email
 	}
 	c := &Contact{FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, Phone: b.Phone}
-	return CustomerRecord{Vendor: VendorBokaMera, VendorID: b.ID, Name: name, Contact: c}
+	return CustomerRecord{Vendor: VendorBokaMera, VendorID: b.ID, Name: name, Contact: c, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
 }
 
 // License is a DBSync licensed user of a company.

@@ -18,7 +18,10 @@ var ErrInvalid = errors.New("invalid page token")
 
 // Codec signs and checks tokens with one key. Replicas behind one load
 // balancer must share the key.
-type Codec struct{ key []byte }
+type Codec struct {
+	key       []byte
+	ephemeral bool
+}
 
 // New returns a codec with key, or with a random key when key is empty
 // (tokens then survive neither a restart nor a hop to another replica).
@@ -26,9 +29,14 @@ func New(key []byte) *Codec {
 	if len(key) == 0 {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
+		return &Codec{key: key, ephemeral: true}
 	}
 	return &Codec{key: key}
 }
+
+// Ephemeral reports whether the key was made up at start (no key given):
+// tokens then die with the process.
+func (c *Codec) Ephemeral() bool { return c.ephemeral }
 
 // Position is what a token carries: an offset into the merged list (the
 // gateway's own paging) and/or a vendor-native position such as a Crayon

@@ -26,3 +26,19 @@ func TestRoundTripAndTampering(t *testing.T) {
 		}
 	}
 }
+
+// Without a key the codec makes one up, says so, and its tokens die with
+// it: another process (a restart) refuses them.
+func TestWithoutAKeyTokensDieWithTheProcess(t *testing.T) {
+	a, b := New(nil), New(nil)
+	if !a.Ephemeral() || New([]byte("k")).Ephemeral() {
+		t.Fatal("Ephemeral must say whether the key was made up")
+	}
+	tok := a.Encode(Position{Offset: 1, Query: "q"})
+	if _, err := a.Decode(tok, "q"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Decode(tok, "q"); err == nil {
+		t.Error("a token survived a restart without a key")
+	}
+}

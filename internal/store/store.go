@@ -67,13 +67,19 @@ type SyncJob struct {
 
 // SyncJobFilter selects jobs; zero fields match everything. Jobs come
 // newest first; BeforeSeq > 0 continues a listing after the job with that
-// Seq. Limit is capped by the caller (1..1000).
+// Seq. With Oldest they come oldest first and AfterSeq > 0 continues.
+// Limit is capped by the caller (1..1000).
 type SyncJobFilter struct {
 	Kind      string
 	CompanyID string
 	State     string
-	BeforeSeq int64
-	Limit     int
+	// Kinds, CompanyIDs and States match a job with any of their values;
+	// empty matches every job.
+	Kinds, CompanyIDs, States []string
+	BeforeSeq                 int64
+	Oldest                    bool
+	AfterSeq                  int64
+	Limit                     int
 }
 
 // Limit applies the contract's 1..1000 range to a filter's Limit: 0 or
@@ -124,13 +130,18 @@ const (
 
 // AuditFilter selects events; zero fields match everything. From is
 // inclusive, To exclusive. Events come oldest first; AfterSeq > 0
-// continues a listing.
+// continues a listing. With Newest they come newest first and
+// BeforeSeq > 0 continues.
 type AuditFilter struct {
 	From, To  time.Time
 	Subject   string
 	Operation string
-	AfterSeq  int64
-	Limit     int
+	// Operations match an event with any of them; empty matches all.
+	Operations []string
+	AfterSeq   int64
+	Newest     bool
+	BeforeSeq  int64
+	Limit      int
 }
 
 // Store is everything the gateway persists. Every method honours ctx; a
@@ -146,6 +157,9 @@ type Store interface {
 	UpdateSyncJob(ctx context.Context, j SyncJob) error
 	SyncJob(ctx context.Context, id string) (SyncJob, error)
 	ListSyncJobs(ctx context.Context, f SyncJobFilter) ([]SyncJob, error)
+	// CountSyncJobs is how many jobs f's filters match (its cursors,
+	// order and Limit ignored).
+	CountSyncJobs(ctx context.Context, f SyncJobFilter) (int, error)
 
 	// BeginIdempotent claims (scope, key) for a request fingerprint. It
 	// returns the stored answer when the same request already finished
@@ -169,6 +183,9 @@ type Store interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	FinishAudit(ctx context.Context, id, outcome string, status int, detail string) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// CountAudit is how many events f's filters match (its cursors, order
+	// and Limit ignored).
+	CountAudit(ctx context.Context, f AuditFilter) (int, error)
 
 	// Purge deletes idempotency records past their retention.
 	Purge(ctx context.Context) error

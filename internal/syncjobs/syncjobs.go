@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -185,8 +186,11 @@ type Result struct {
 // Page is one page of jobs, newest first.
 type Page struct {
 	Items []store.SyncJob
-	// More is true when jobs older than the last item match the filter.
-	More     bool
+	// More is true when jobs past the last item (older; newer with
+	// Oldest) match the filter.
+	More bool
+	// Total is how many jobs match the filters over all pages.
+	Total    int
 	Sources  []aggregate.Source
 	Complete bool
 }
@@ -426,7 +430,7 @@ func (s *Service) Get(ctx context.Context, id string) (Result, error) {
 func (s *Service) List(ctx context.Context, f store.SyncJobFilter) (Page, error) {
 	f.CompanyID = strings.ToLower(f.CompanyID)
 	var active []store.SyncJob
-	if f.Kind == "" || f.Kind == model.SyncKindAxemaUsers {
+	if (f.Kind == "" || f.Kind == model.SyncKindAxemaUsers) && (len(f.Kinds) == 0 || slices.Contains(f.Kinds, model.SyncKindAxemaUsers)) {
 		var err error
 		if active, err = s.activeJobs(ctx, model.SyncKindAxemaUsers, f.CompanyID, s.cfg.MaxRefresh); err != nil {
 			return Page{}, fmt.Errorf("%w: listing active jobs: %w", ErrStore, err)
@@ -442,7 +446,11 @@ func (s *Service) List(ctx context.Context, f store.SyncJobFilter) (Page, error)
 	if err != nil {
 		return Page{}, fmt.Errorf("%w: listing jobs: %w", ErrStore, err)
 	}
-	p := Page{Items: items, Sources: sources, Complete: complete}
+	total, err := s.cfg.Store.CountSyncJobs(ctx, f)
+	if err != nil {
+		return Page{}, fmt.Errorf("%w: counting jobs: %w", ErrStore, err)
+	}
+	p := Page{Items: items, Total: total, Sources: sources, Complete: complete}
 	if len(items) > limit {
 		p.Items, p.More = items[:limit], true
 	}

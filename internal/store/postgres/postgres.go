@@ -284,8 +284,8 @@ func (w *where) sql() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
-// ListSyncJobs implements store.Store.
-func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]store.SyncJob, error) {
+// syncJobWhere is f's filters (cursors included when paged).
+func syncJobWhere(f store.SyncJobFilter, paged bool) *where {
 	var w where
 	if f.Kind != "" {
 		w.add("kind = ?", f.Kind)
@@ -296,10 +296,42 @@ func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]stor
 	if f.State != "" {
 		w.add("state = ?", f.State)
 	}
-	if f.BeforeSeq > 0 {
+	if len(f.Kinds) > 0 {
+		w.add("kind = ANY(?)", f.Kinds)
+	}
+	if len(f.CompanyIDs) > 0 {
+		w.add("company_id = ANY(?)", f.CompanyIDs)
+	}
+	if len(f.States) > 0 {
+		w.add("state = ANY(?)", f.States)
+	}
+	if paged && f.BeforeSeq > 0 && !f.Oldest {
 		w.add("seq < ?", f.BeforeSeq)
 	}
-	q := `SELECT ` + syncJobColumns + ` FROM sync_jobs` + w.sql() + fmt.Sprintf(" ORDER BY seq DESC LIMIT %d", store.Limit(f.Limit))
+	if paged && f.AfterSeq > 0 && f.Oldest {
+		w.add("seq > ?", f.AfterSeq)
+	}
+	return &w
+}
+
+// CountSyncJobs implements store.Store.
+func (s *Store) CountSyncJobs(ctx context.Context, f store.SyncJobFilter) (int, error) {
+	w := syncJobWhere(f, false)
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM sync_jobs`+w.sql(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count sync jobs: %w", err)
+	}
+	return n, nil
+}
+
+// ListSyncJobs implements store.Store.
+func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]store.SyncJob, error) {
+	w := syncJobWhere(f, true)
+	dir := "DESC"
+	if f.Oldest {
+		dir = "ASC"
+	}
+	q := `SELECT ` + syncJobColumns + ` FROM sync_jobs` + w.sql() + fmt.Sprintf(" ORDER BY seq %s LIMIT %d", dir, store.Limit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list sync jobs: %w", err)
@@ -438,8 +470,8 @@ func (s *Store) FinishAudit(ctx context.Context, id, outcome string, status int,
 	return nil
 }
 
-// ListAudit implements store.Store.
-func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+// auditWhere is f's filters (cursors included when paged).
+func auditWhere(f store.AuditFilter, paged bool) *where {
 	var w where
 	if !f.From.IsZero() {
 		w.add("at >= ?", f.From)
@@ -453,11 +485,37 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if f.Operation != "" {
 		w.add("operation = ?", f.Operation)
 	}
-	if f.AfterSeq > 0 {
+	if len(f.Operations) > 0 {
+		w.add("operation = ANY(?)", f.Operations)
+	}
+	if paged && f.AfterSeq > 0 && !f.Newest {
 		w.add("seq > ?", f.AfterSeq)
 	}
+	if paged && f.BeforeSeq > 0 && f.Newest {
+		w.add("seq < ?", f.BeforeSeq)
+	}
+	return &w
+}
+
+// CountAudit implements store.Store.
+func (s *Store) CountAudit(ctx context.Context, f store.AuditFilter) (int, error) {
+	w := auditWhere(f, false)
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM audit_events`+w.sql(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count audit events: %w", err)
+	}
+	return n, nil
+}
+
+// ListAudit implements store.Store.
+func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	w := auditWhere(f, true)
+	dir := "ASC"
+	if f.Newest {
+		dir = "DESC"
+	}
 	q := `SELECT seq, id, at, request_id, subject, client_id, operation, target, input, outcome, status, detail
-		FROM audit_events` + w.sql() + fmt.Sprintf(" ORDER BY seq LIMIT %d", store.Limit(f.Limit))
+		FROM audit_events` + w.sql() + fmt.Sprintf(" ORDER BY seq %s LIMIT %d", dir, store.Limit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list audit events: %w", err)

@@ -372,13 +372,23 @@ func (s *Store) SyncJob(ctx context.Context, id string) (store.SyncJob, error) {
 	return j, nil
 }
 
-// ListSyncJobs implements store.Store.
-func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]store.SyncJob, error) {
+// syncJobWhere is the WHERE clause of f's filters (cursors included when
+// paged).
+func syncJobWhere(f store.SyncJobFilter, paged bool) (string, []any) {
 	var (
 		where []string
 		args  []any
 	)
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	anyOf := func(col string, vs []string) {
+		if len(vs) == 0 {
+			return
+		}
+		where = append(where, col+" IN (?"+strings.Repeat(", ?", len(vs)-1)+")")
+		for _, v := range vs {
+			args = append(args, v)
+		}
+	}
 	if f.Kind != "" {
 		add("kind = ?", f.Kind)
 	}
@@ -388,14 +398,39 @@ func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]stor
 	if f.State != "" {
 		add("state = ?", f.State)
 	}
-	if f.BeforeSeq > 0 {
+	anyOf("kind", f.Kinds)
+	anyOf("company_id", f.CompanyIDs)
+	anyOf("state", f.States)
+	if paged && f.BeforeSeq > 0 && !f.Oldest {
 		add("seq < ?", f.BeforeSeq)
 	}
-	q := `SELECT ` + syncJobColumns + ` FROM sync_jobs`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	if paged && f.AfterSeq > 0 && f.Oldest {
+		add("seq > ?", f.AfterSeq)
 	}
-	q += " ORDER BY seq DESC LIMIT ?"
+	if len(where) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// CountSyncJobs implements store.Store.
+func (s *Store) CountSyncJobs(ctx context.Context, f store.SyncJobFilter) (int, error) {
+	where, args := syncJobWhere(f, false)
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sync_jobs`+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count sync jobs: %w", err)
+	}
+	return n, nil
+}
+
+// ListSyncJobs implements store.Store.
+func (s *Store) ListSyncJobs(ctx context.Context, f store.SyncJobFilter) ([]store.SyncJob, error) {
+	where, args := syncJobWhere(f, true)
+	order := " ORDER BY seq DESC LIMIT ?"
+	if f.Oldest {
+		order = " ORDER BY seq LIMIT ?"
+	}
+	q := `SELECT ` + syncJobColumns + ` FROM sync_jobs` + where + order
 	args = append(args, store.Limit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -534,8 +569,9 @@ func (s *Store) FinishAudit(ctx context.Context, id, outcome string, status int,
 	return oneRow(res)
 }
 
-// ListAudit implements store.Store.
-func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+// auditWhere is the WHERE clause of f's filters (cursors included when
+// paged).
+func auditWhere(f store.AuditFilter, paged bool) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -553,14 +589,42 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if f.Operation != "" {
 		add("operation = ?", f.Operation)
 	}
-	if f.AfterSeq > 0 {
+	if len(f.Operations) > 0 {
+		where = append(where, "operation IN (?"+strings.Repeat(", ?", len(f.Operations)-1)+")")
+		for _, v := range f.Operations {
+			args = append(args, v)
+		}
+	}
+	if paged && f.AfterSeq > 0 && !f.Newest {
 		add("seq > ?", f.AfterSeq)
 	}
-	q := `SELECT seq, id, at, request_id, subject, client_id, operation, target, input, outcome, status, detail FROM audit_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	if paged && f.BeforeSeq > 0 && f.Newest {
+		add("seq < ?", f.BeforeSeq)
 	}
-	q += " ORDER BY seq LIMIT ?"
+	if len(where) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// CountAudit implements store.Store.
+func (s *Store) CountAudit(ctx context.Context, f store.AuditFilter) (int, error) {
+	where, args := auditWhere(f, false)
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM audit_events`+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count audit events: %w", err)
+	}
+	return n, nil
+}
+
+// ListAudit implements store.Store.
+func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	where, args := auditWhere(f, true)
+	order := " ORDER BY seq LIMIT ?"
+	if f.Newest {
+		order = " ORDER BY seq DESC LIMIT ?"
+	}
+	q := `SELECT seq, id, at, request_id, subject, client_id, operation, target, input, outcome, status, detail FROM audit_events` + where + order
 	args = append(args, store.Limit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {

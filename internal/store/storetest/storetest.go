@@ -194,6 +194,34 @@ func testSyncJobList(t *testing.T, open Opener) {
 	if !reflect.DeepEqual(paged, want) {
 		t.Fatalf("paged = %v, want %v", paged, want)
 	}
+
+	// Any-of filters, oldest first with its cursor, and counts that
+	// ignore cursors and limits.
+	for _, tc := range []struct {
+		f    store.SyncJobFilter
+		want []string
+	}{
+		{store.SyncJobFilter{CompanyIDs: []string{"c0", "c2"}, Limit: 100}, []string{"job-6", "job-5", "job-3", "job-2", "job-0"}},
+		{store.SyncJobFilter{Kinds: []string{model.SyncKindGDAPCustomers, "other"}, CompanyIDs: []string{"c1"}, Limit: 100}, []string{"job-1"}},
+		{store.SyncJobFilter{States: []string{model.SyncRunning, model.SyncSucceeded}, Oldest: true, Limit: 2}, []string{"job-0", "job-1"}},
+		{store.SyncJobFilter{Oldest: true, AfterSeq: list(store.SyncJobFilter{Limit: 100})[2].Seq, Limit: 100}, []string{"job-5", "job-6"}},
+	} {
+		if got := idsOf(list(tc.f)); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ListSyncJobs(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		f    store.SyncJobFilter
+		want int
+	}{
+		{store.SyncJobFilter{Limit: 1}, 7},
+		{store.SyncJobFilter{CompanyIDs: []string{"c0", "c2"}, BeforeSeq: 1, Limit: 1}, 5},
+		{store.SyncJobFilter{Kind: model.SyncKindGDAPCustomers, States: []string{model.SyncRunning}}, 0},
+	} {
+		if n, err := s.CountSyncJobs(ctx, tc.f); err != nil || n != tc.want {
+			t.Errorf("CountSyncJobs(%+v) = %d, %v; want %d", tc.f, n, err, tc.want)
+		}
+	}
 }
 
 func testSyncRunning(t *testing.T, open Opener) {
@@ -540,9 +568,24 @@ func testAudit(t *testing.T, open Opener) {
 		{store.AuditFilter{Subject: "nobody"}, []string{}},
 		{store.AuditFilter{AfterSeq: all[2].Seq}, []string{"e4", "e5"}},
 		{store.AuditFilter{Limit: 2}, []string{"e1", "e2"}},
+		{store.AuditFilter{Operations: []string{"agreements.accept", "x"}}, []string{"e3", "e5"}},
+		{store.AuditFilter{Newest: true, Limit: 2}, []string{"e5", "e4"}},
+		{store.AuditFilter{Newest: true, BeforeSeq: all[2].Seq, Subject: "alice"}, []string{"e1"}},
 	} {
 		if got := ids(list(tc.f)); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ListAudit(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		f    store.AuditFilter
+		want int
+	}{
+		{store.AuditFilter{Limit: 1}, 5},
+		{store.AuditFilter{Subject: "alice", AfterSeq: all[3].Seq}, 3},
+		{store.AuditFilter{Operations: []string{"agreements.accept", "licenses.register"}, From: t0.Add(time.Minute)}, 4},
+	} {
+		if n, err := s.CountAudit(ctx, tc.f); err != nil || n != tc.want {
+			t.Errorf("CountAudit(%+v) = %d, %v; want %d", tc.f, n, err, tc.want)
 		}
 	}
 

@@ -225,7 +225,8 @@ func (c *Client) customerPage(ctx context.Context, q CustomerQuery) (customerPag
 		}
 		// GUIDs are compared and shown in lower case, however BokaMera cases them.
 		p.items = append(p.items, model.BookingCustomer{ID: lowerGUID(w.ID), CompanyID: lowerGUID(company), FirstName: w.Firstname,
-			LastName: w.Lastname, Email: w.Email, Phone: w.Phone, Visible: w.Visible})
+			LastName: w.Lastname, Email: w.Email, Phone: w.Phone, Visible: w.Visible,
+			CreatedAt: time.Time(w.Created), UpdatedAt: time.Time(w.Updated)})
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package bokamera
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -260,7 +261,8 @@ func TestListCustomers(t *testing.T) {
 	}
 	last := simseed.BookingCustomers[4]
 	want := model.BookingCustomer{ID: last.ID, CompanyID: simseed.BokaMeraCompanyID, FirstName: last.First,
-		LastName: last.Last, Email: last.Email, Phone: last.Phone, Visible: false}
+		LastName: last.Last, Email: last.Email, Phone: last.Phone, Visible: false,
+		CreatedAt: bokamerasim.CustomerEpoch.Add(4 * 29 * time.Hour), UpdatedAt: bokamerasim.CustomerEpoch.Add(4*29*time.Hour + 4*24*time.Hour + time.Hour)}
 	if items[1] != want {
 		t.Fatalf("got %+v\nwant %+v", items[1], want)
 	}
@@ -510,5 +512,24 @@ func TestNewValidatesConfig(t *testing.T) {
 		APIKey: "k", Username: "u", Password: "p"})
 	if err != nil || c.cfg.ClientID != DefaultClientID {
 		t.Fatalf("%v %q", err, c.cfg.ClientID)
+	}
+}
+
+// Created/Updated are optional and their names unverified: a missing,
+// null or odd value leaves the date out and never fails the list.
+func TestCustomerDatesAreLenient(t *testing.T) {
+	for raw, want := range map[string]time.Time{
+		`{"Id":"x","Created":"2024-02-03T04:05:06"}`:       time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC),
+		`{"Id":"x","Created":"2024-02-03T04:05:06+01:00"}`: time.Date(2024, 2, 3, 3, 5, 6, 0, time.UTC),
+		`{"Id":"x","Created":null}`:                        {},
+		`{"Id":"x","Created":"yesterday"}`:                 {},
+		`{"Id":"x","Created":17}`:                          {},
+		`{"Id":"x","Created":"0001-01-01T00:00:00"}`:       {},
+		`{"Id":"x"}`: {},
+	} {
+		var w wireCustomer
+		if err := json.Unmarshal([]byte(raw), &w); err != nil || !time.Time(w.Created).Equal(want) {
+			t.Errorf("%s: %v %v, want %v", raw, time.Time(w.Created), err, want)
+		}
 	}
 }

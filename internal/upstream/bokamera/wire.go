@@ -21,6 +21,11 @@ type wireCustomer struct {
 	Email     string `json:"Email"`
 	Phone     string `json:"Phone"`
 	Visible   bool   `json:"Visible"`
+	// Created and Updated: names per a third-party client, unverified
+	// (docs/vendors.md); a value that does not parse is left out rather
+	// than failing the list.
+	Created lenientTime `json:"Created"`
+	Updated lenientTime `json:"Updated"`
 }
 
 // wireJob is AxemaUserSyncJobResponse.
@@ -101,3 +106,19 @@ func (t *wireTime) UnmarshalJSON(b []byte) error {
 }
 
 func parseTime(s string) (time.Time, error) { return upstream.ParseTime(s) }
+
+// lenientTime is an optional date that is zero when absent, null or not a
+// date BokaMera is known to send.
+type lenientTime time.Time
+
+func (t *lenientTime) UnmarshalJSON(b []byte) error {
+	var s *string
+	*t = lenientTime{}
+	if json.Unmarshal(b, &s) != nil || s == nil {
+		return nil
+	}
+	if v, err := parseTime(*s); err == nil && v.Year() > 1 {
+		*t = lenientTime(v)
+	}
+	return nil
+}

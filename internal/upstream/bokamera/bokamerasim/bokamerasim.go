@@ -126,10 +126,15 @@ func New(opts Options) *Server {
 		access:  map[string]grant{},
 		refresh: map[string]grant{},
 	}
-	for _, c := range simseed.BookingCustomers {
+	for i, c := range simseed.BookingCustomers {
+		// Created/Updated: a spread of past dates, derived from the seed
+		// order so every run sends the same.
+		created := CustomerEpoch.Add(time.Duration(i) * 29 * time.Hour)
+		updated := created.Add(time.Duration(i%5)*24*time.Hour + time.Hour)
 		s.customers = append(s.customers, customerJSON{
 			ID: c.ID, Firstname: c.First, Lastname: c.Last, Email: c.Email, Phone: c.Phone,
 			SubscribedToNewsletter: c.SubscribedToLetters, Visible: c.Visible,
+			Created: s.wireTime(created), Updated: s.wireTime(updated),
 		})
 	}
 	mux := http.NewServeMux()
@@ -328,7 +333,12 @@ type customerJSON struct {
 	PersonalIdentityNumber *string `json:"PersonalIdentityNumber"`
 	SubscribedToNewsletter bool    `json:"SubscribedToNewsletter"`
 	Visible                bool    `json:"Visible"`
+	Created                string  `json:"Created"`
+	Updated                string  `json:"Updated"`
 }
+
+// CustomerEpoch is the first seeded customer's creation date (Created).
+var CustomerEpoch = time.Date(2024, 1, 15, 9, 30, 0, 0, time.UTC)
 
 // listCustomers is the AutoQuery customer query: Search over name and
 // e-mail, optional Visible and CustomerId (docs/vendors.md, BokaMera), Skip/Take
