@@ -43,7 +43,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 			fail := func(p *problem.Problem) { problem.Write(w, middleware.RequestID(r.Context()), p) }
 			if len(r.Header.Values(IdempotencyHeader)) > 1 || !validKey(key) {
 				fail(problem.BadRequest("the idempotency key is not valid", problem.FieldError{
-					Location: "header." + IdempotencyHeader, Message: "must be given once, 1 to 255 printable ASCII characters"}))
+					Location: "header." + IdempotencyHeader, Code: problem.CodeInvalid, Message: "must be given once, 1 to 255 printable ASCII characters"}))
 				return
 			}
 			// Fingerprint the request: method, path and the body bytes. The

@@ -29,21 +29,21 @@ const maxNameLen = 200
 
 // licenseName checks one company or user name wherever it comes from.
 func licenseName(loc, v string, required bool) *problem.FieldError {
-	msg := ""
+	code, msg := "", ""
 	switch {
 	case strings.TrimSpace(v) == "":
 		if required {
-			msg = "is required"
+			code, msg = problem.CodeRequired, "is required"
 		}
 	case utf8.RuneCountInString(v) > maxNameLen:
-		msg = "must be at most 200 characters"
+		code, msg = problem.CodeTooLong, "must be at most 200 characters"
 	case !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		msg = "must be text without control characters"
+		code, msg = problem.CodeInvalidFormat, "must be text without control characters"
 	}
 	if msg == "" {
 		return nil
 	}
-	return &problem.FieldError{Location: loc, Message: msg}
+	return &problem.FieldError{Location: loc, Code: code, Message: msg}
 }
 
 func badNames(fes ...*problem.FieldError) error {

@@ -293,6 +293,7 @@ type routeCase struct {
 	problem string            // problem type slug; "" for a success
 	headers map[string]string // header values expected (prefix match)
 	errors  []string          // errors[].location, in order
+	codes   []string          // errors[].code, in order; nil: not checked
 	check   func(t *testing.T, body map[string]any, s *stubs)
 }
 
@@ -347,14 +348,19 @@ func (ts *testServer) run(t *testing.T, c routeCase) {
 		if got["type"] != problem.TypeBase+c.problem {
 			t.Errorf("type %v, want %s", got["type"], c.problem)
 		}
-		var locs []string
+		var locs, codes []string
 		if es, ok := got["errors"].([]any); ok {
 			for _, e := range es {
 				locs = append(locs, e.(map[string]any)["location"].(string))
+				code, _ := e.(map[string]any)["code"].(string)
+				codes = append(codes, code)
 			}
 		}
 		if !slices.Equal(locs, c.errors) {
 			t.Errorf("errors at %v, want %v", locs, c.errors)
+		}
+		if c.codes != nil && !slices.Equal(codes, c.codes) {
+			t.Errorf("error codes %v, want %v", codes, c.codes)
 		}
 	} else if c.status < 300 && c.status != http.StatusNoContent && c.method != http.MethodHead {
 		if _, ok := got["problem"]; ok || got["type"] != nil && strings.HasPrefix(got["type"].(string), problem.TypeBase) {

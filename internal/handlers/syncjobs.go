@@ -87,7 +87,7 @@ func handleGetSyncJob(svc SyncJobs) http.Handler {
 		var errs []error
 		if !syncjobs.ValidID(id) {
 			errs = append(errs, problem.BadRequest("the job id is not valid",
-				problem.FieldError{Location: "path.id", Message: "must be a sync job id (a UUID)"}))
+				problem.FieldError{Location: "path.id", Code: problem.CodeInvalidFormat, Message: "must be a sync job id (a UUID)"}))
 		}
 		if err := joinBadRequests(append(errs, newQuery(r).err())...); err != nil {
 			return err
@@ -135,7 +135,7 @@ func handleListSyncJobs(svc SyncJobs, tokens *pagetoken.Codec) http.Handler {
 func syncValidation(ve *syncjobs.ValidationError) error {
 	fes := make([]problem.FieldError, len(ve.Fields))
 	for i, f := range ve.Fields {
-		fes[i] = problem.FieldError{Location: "body." + f.Field, Message: f.Message}
+		fes[i] = problem.FieldError{Location: "body." + f.Field, Code: f.Code, Message: f.Message}
 	}
 	return problem.BadRequest("the sync job request is not valid", fes...)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/store"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/gdap"
@@ -62,7 +63,8 @@ type ValidationError struct {
 }
 
 // FieldError is one mistake in one field.
-type FieldError struct{ Field, Message string }
+// Code is one of the problem.Code* constants.
+type FieldError struct{ Field, Code, Message string }
 
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Fields))
@@ -202,7 +204,7 @@ func ValidID(id string) bool { return guidRE.MatchString(id) }
 // normalize checks req and turns it into the job to record.
 func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 	var fields []FieldError
-	fail := func(field, msg string) { fields = append(fields, FieldError{field, msg}) }
+	fail := func(field, code, msg string) { fields = append(fields, FieldError{field, code, msg}) }
 	company := strings.ToLower(strings.TrimSpace(req.CompanyID))
 	email := strings.TrimSpace(req.NotifyEmail)
 	switch req.Kind {
@@ -210,31 +212,31 @@ func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 		// GDAP syncs the whole partner; a company other than the partner
 		// would be silently ignored by the vendor, so it is refused.
 		if company != "" && company != s.cfg.PartnerID {
-			fail("company_id", "must be omitted or be the gateway's GDAP partner tenant id; GDAP syncs all of the partner's customers")
+			fail("company_id", problem.CodeInvalidCombination, "must be omitted or be the gateway's GDAP partner tenant id; GDAP syncs all of the partner's customers")
 		}
 		company = s.cfg.PartnerID
 		switch {
 		case email == "":
-			fail("notify_email", "is required for gdap-customers: GDAP mails the sync result there")
+			fail("notify_email", problem.CodeRequired, "is required for gdap-customers: GDAP mails the sync result there")
 		case len(email) > maxEmailLen || !gdap.ValidEmail(email):
-			fail("notify_email", "must be one plain e-mail address (no display name), at most 254 characters")
+			fail("notify_email", problem.CodeInvalidFormat, "must be one plain e-mail address (no display name), at most 254 characters")
 		}
 	case model.SyncKindAxemaUsers:
 		switch {
 		case company == "" && s.cfg.BokaMeraCompanyID == "":
-			fail("company_id", "is required: no default BokaMera company is configured")
+			fail("company_id", problem.CodeRequired, "is required: no default BokaMera company is configured")
 		case company == "":
 			company = s.cfg.BokaMeraCompanyID
 		case !guidRE.MatchString(company):
-			fail("company_id", "must be a BokaMera company id (a GUID)")
+			fail("company_id", problem.CodeInvalidFormat, "must be a BokaMera company id (a GUID)")
 		}
 		if req.NotifyEmail != "" {
-			fail("notify_email", "is not used by axema-users: BokaMera reports progress in the job itself")
+			fail("notify_email", problem.CodeInvalidCombination, "is not used by axema-users: BokaMera reports progress in the job itself")
 		}
 	case "":
-		fail("kind", "is required; one of "+strings.Join(Kinds, ", "))
+		fail("kind", problem.CodeRequired, "is required; one of "+strings.Join(Kinds, ", "))
 	default:
-		fail("kind", "must be one of "+strings.Join(Kinds, ", "))
+		fail("kind", problem.CodeInvalidChoice, "must be one of "+strings.Join(Kinds, ", "))
 	}
 	if len(fields) > 0 {
 		return store.SyncJob{}, &ValidationError{Fields: fields}
