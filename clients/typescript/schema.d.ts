@@ -603,6 +603,13 @@ export interface components {
             instance?: string;
             errors?: components["schemas"]["FieldError"][];
             sources?: components["schemas"]["Source"][];
+            /**
+             * Format: uuid
+             * @description Problem types `sync-running` and `onboarding-running`: the id of the active job that blocks this one (GET /v1/sync-jobs/{id} or /v1/gdap/onboardings/{id}).
+             */
+            blocking_job_id?: string;
+            /** @description Problem type `license-quota-exhausted`: the partner app's licence usage, when the vendor reports it. */
+            quota?: components["schemas"]["LicenseQuota"];
         };
         FieldError: {
             /**
@@ -1189,10 +1196,19 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The vendor refused because of the record's current state, or the Idempotency-Key is in use. */
+        /**
+         * @description The request conflicts with a current state; `type` says which:
+         *     `idempotency-key-in-use` (a request with this Idempotency-Key is
+         *     still running; `Retry-After` says when to retry, and the retry gets
+         *     the first answer replayed), `already-registered` (the licence
+         *     manager already has this user), `sync-running` /
+         *     `onboarding-running` (`blocking_job_id` names the active job), or
+         *     `conflict` (the vendor refused because of the record's state).
+         */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -1219,7 +1235,13 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The vendor rejected a well-formed request, or the Idempotency-Key was used for another request. */
+        /**
+         * @description A well-formed request that cannot be carried out; `type` says why:
+         *     `license-quota-exhausted` (the partner app's annual quota of
+         *     licensed users is used up; `quota` gives the usage when the vendor
+         *     reports it), `rejected-by-vendor`, or `idempotency-key-reused`
+         *     (the Idempotency-Key was used for another request).
+         */
         Unprocessable: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -70,6 +71,21 @@ func pathParam(r *http.Request, name string) string {
 		}
 	}
 	return v
+}
+
+// quotaExhausted is the 422 of a registration refused for a full annual
+// quota, with the usage when the vendor reported it.
+func quotaExhausted(qe *model.QuotaExhaustedError) *problem.Problem {
+	detail := "the partner app's annual quota of licensed users is used up; unregistering a user does not give a seat back this year"
+	if q := qe.Quota; q != nil {
+		detail = fmt.Sprintf("the partner app's annual quota of licensed users is used up (%d of %d used this year); unregistering a user does not give a seat back this year", q.Used, q.AnnualQuota)
+	}
+	p := problem.New(http.StatusUnprocessableEntity, "license-quota-exhausted", "Unprocessable Content", detail)
+	if qe.Quota != nil {
+		p.Extensions = map[string]any{"quota": qe.Quota}
+	}
+	p.Err = qe
+	return p
 }
 
 // handleListLicenses serves GET /v1/licenses (operationId listLicenses).

@@ -103,6 +103,9 @@ func onboardingError(err error, sources []aggregate.Source) error {
 			detail = fmt.Sprintf("an onboarding of this customer is already %s: %s", ce.Active.State, onboardingPath(ce.Active.ID))
 		}
 		p := problem.New(http.StatusConflict, "onboarding-running", "Conflict", detail)
+		if ce.Active.ID != "" {
+			p.Extensions = map[string]any{"blocking_job_id": ce.Active.ID}
+		}
 		p.Err = err
 		return p
 	case errors.Is(err, syncjobs.ErrNotFound):

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -130,6 +132,16 @@ func TestLicenseRoutes(t *testing.T) {
 		{name: "empty body", method: "POST", path: "/v1/licenses", client: operator, header: map[string]string{"Content-Type": "application/json"}, status: 400, problem: "invalid-request", errors: []string{"body"}},
 		{name: "taken", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
 			fail: map[string]error{"licenses.register": &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 409, Err: upstream.ErrConflict}}, status: 409, problem: "conflict"},
+		{name: "already registered", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
+			fail:   map[string]error{"licenses.register": fmt.Errorf("%w: %w", model.ErrAlreadyRegistered, &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 200, Err: upstream.ErrConflict})},
+			status: 409, problem: "already-registered"},
+		{name: "quota exhausted", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
+			fail: map[string]error{"licenses.register": &model.QuotaExhaustedError{Quota: &model.LicenseQuota{AnnualQuota: 25, Used: 25, Active: 20},
+				Err: &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 200, Err: upstream.ErrRejected}}},
+			status: 422, problem: "license-quota-exhausted", check: hasMember("quota", map[string]any{"annual_quota": 25.0, "used": 25.0, "active": 20.0})},
+		{name: "quota exhausted, usage unknown", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
+			fail:   map[string]error{"licenses.register": &model.QuotaExhaustedError{Err: &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 200, Err: upstream.ErrRejected}}},
+			status: 422, problem: "license-quota-exhausted", check: hasMember("quota", nil)},
 		{method: "GET", path: "/v1/licenses/acme/ada", client: reader, status: 200, check: sourcedOne("sources", true)},
 		{name: "vendor timeout", method: "GET", path: "/v1/licenses/acme/ada", client: reader, fail: map[string]error{"licenses.check": &upstream.Error{Vendor: model.VendorDBSync, Op: "check", Err: errDeadline}}, status: 504, problem: "vendor-timeout"},
 		{method: "DELETE", path: "/v1/licenses/acme/ada", client: operator, status: 200, check: sourcedOne("user", true)},
@@ -147,6 +159,9 @@ func TestSyncJobRoutes(t *testing.T) {
 		{name: "query", method: "POST", path: "/v1/sync-jobs?x=1", client: operator, body: `{"kind":"` + kind + `"}`, status: 400, problem: "invalid-request", errors: []string{"query.x"}},
 		{name: "running", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`,
 			fail: map[string]error{"syncs.start": &syncjobs.ConflictError{}}, status: 409, problem: "sync-running"},
+		{name: "running, blocking job named", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`,
+			fail: map[string]error{"syncs.start": &syncjobs.ConflictError{Active: testJob(kind)}}, status: 409, problem: "sync-running",
+			check: hasMember("blocking_job_id", testJobID)},
 		{name: "store down", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`,
 			fail: map[string]error{"syncs.start": syncjobs.ErrStore}, status: 503, problem: "store-unavailable", headers: map[string]string{"Retry-After": "5"}},
 		{method: "GET", path: "/v1/sync-jobs", client: reader, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
@@ -210,6 +225,9 @@ func TestGDAPRoutes(t *testing.T) {
 		{name: "invalid", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"mode":"x"}`, status: 400, problem: "invalid-request", errors: []string{"body.customer_tenant_id"}},
 		{name: "running", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"customer_tenant_id":"` + testTenantID + `"}`,
 			fail: map[string]error{"onboard.start": &syncjobs.ConflictError{}}, status: 409, problem: "onboarding-running"},
+		{name: "running, blocking job named", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"customer_tenant_id":"` + testTenantID + `"}`,
+			fail: map[string]error{"onboard.start": &syncjobs.ConflictError{Active: testJob(model.SyncKindGDAPOnboarding)}}, status: 409, problem: "onboarding-running",
+			check: hasMember("blocking_job_id", testJobID)},
 		{method: "GET", path: "/v1/gdap/onboardings/" + testJobID, client: admin, status: 200, check: sourcedOne("state", true)},
 		{name: "bad id", method: "GET", path: "/v1/gdap/onboardings/x", client: admin, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
 		{name: "unknown", method: "GET", path: "/v1/gdap/onboardings/" + testJobID, client: admin, fail: map[string]error{"onboard.get": syncjobs.ErrNotFound}, status: 404, problem: "not-found"},
@@ -245,6 +263,20 @@ func TestPageTokensAreBoundToTheirList(t *testing.T) {
 			if status != 400 || len(errs) != 1 || errs[0].(map[string]any)["location"] != "query.page_token" {
 				t.Errorf("%s: %d %v", path, status, p)
 			}
+		}
+	}
+}
+
+// member checks one member of the answer; want nil: absent.
+func hasMember(name string, want any) func(*testing.T, map[string]any, *stubs) {
+	return func(t *testing.T, b map[string]any, _ *stubs) {
+		t.Helper()
+		got, ok := b[name]
+		if want == nil && ok {
+			t.Errorf("%s = %v, want it absent", name, got)
+		}
+		if want != nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", name, got, want)
 		}
 	}
 }

@@ -151,6 +151,9 @@ func syncError(err error, res syncjobs.Result) error {
 			detail = fmt.Sprintf("a sync of kind %s for this company is already %s: %s", ce.Active.Kind, ce.Active.State, syncJobPath(ce.Active.ID))
 		}
 		p := problem.New(http.StatusConflict, "sync-running", "Conflict", detail)
+		if ce.Active.ID != "" {
+			p.Extensions = map[string]any{"blocking_job_id": ce.Active.ID}
+		}
 		p.Err = err
 		return p
 	case errors.Is(err, syncjobs.ErrNotFound):
