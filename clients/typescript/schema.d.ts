@@ -507,7 +507,7 @@ export interface paths {
         };
         /**
          * List sync jobs
-         * @description The gateway's sync jobs, newest first. Active `axema-users` jobs
+         * @description The gateway's sync jobs, newest first. Active `axema_users` jobs
          *     matching `kind` and `company_id` are first refreshed from BokaMera,
          *     so `state` filters current states; if BokaMera fails, the recorded
          *     states come back with `complete: false` and the failure in
@@ -517,10 +517,10 @@ export interface paths {
         put?: never;
         /**
          * Start a sync job
-         * @description Starts a sync and records it as a job. `gdap-customers` asks GDAP to
+         * @description Starts a sync and records it as a job. `gdap_customers` asks GDAP to
          *     re-read the partner's customers from Partner Center (SynchronizePartnerCustomers);
          *     GDAP gives no job id and mails the result to `notify_email`, so the
-         *     job ends in `accepted`. `axema-users` starts BokaMera's Axema user
+         *     job ends in `accepted`. `axema_users` starts BokaMera's Axema user
          *     sync for `company_id` (default: the gateway's configured BokaMera
          *     company); its state and counters follow BokaMera's job.
          *
@@ -547,7 +547,7 @@ export interface paths {
         };
         /**
          * Get a sync job
-         * @description One job. An active `axema-users` job is refreshed from BokaMera; if
+         * @description One job. An active `axema_users` job is refreshed from BokaMera; if
          *     BokaMera fails, the recorded state comes back with `complete: false`.
          *     Needs `syncs:read`.
          */
@@ -1051,7 +1051,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            kind: "gdap-onboarding";
+            kind: "gdap_onboarding";
             customer_tenant_id: string;
             /** @enum {string} */
             mode: "template" | "express";
@@ -1083,7 +1083,7 @@ export interface components {
             complete: boolean;
         };
         /** @enum {string} */
-        SyncJobKind: "gdap-customers" | "axema-users";
+        SyncJobKind: "gdap_customers" | "axema_users";
         /**
          * @description `pending`: recorded, the vendor has not started it yet; `running`;
          *     `succeeded`; `failed` (see `last_error`); `accepted`: GDAP took it and
@@ -1094,14 +1094,14 @@ export interface components {
         SyncJobRequest: {
             kind: components["schemas"]["SyncJobKind"];
             /**
-             * @description `axema-users`: the BokaMera company id (a UUID; default the
-             *     gateway's configured company). `gdap-customers`: omit it, or give
+             * @description `axema_users`: the BokaMera company id (a UUID; default the
+             *     gateway's configured company). `gdap_customers`: omit it, or give
              *     the gateway's GDAP partner tenant id (GDAP syncs per partner).
              */
             company_id?: string;
             /**
              * Format: email
-             * @description `gdap-customers` only, required there: one plain address GDAP mails the result to.
+             * @description `gdap_customers` only, required there: one plain address GDAP mails the result to.
              */
             notify_email?: string;
         };
@@ -1112,16 +1112,16 @@ export interface components {
              */
             id: string;
             /**
-             * @description The job kind; `gdap-onboarding` jobs (GET /v1/gdap/onboardings/{id} shows their steps) are listed here too.
+             * @description The job kind; `gdap_onboarding` jobs (GET /v1/gdap/onboardings/{id} shows their steps) are listed here too.
              * @enum {string}
              */
-            kind: "gdap-customers" | "axema-users" | "gdap-onboarding";
-            /** @description The BokaMera company, the GDAP partner tenant, or (gdap-onboarding) the customer tenant. */
+            kind: "gdap_customers" | "axema_users" | "gdap_onboarding";
+            /** @description The BokaMera company, the GDAP partner tenant, or (gdap_onboarding) the customer tenant. */
             company_id: string;
             state: components["schemas"]["SyncJobState"];
-            /** @description BokaMera's job id (axema-users). */
+            /** @description BokaMera's job id (axema_users). */
             vendor_job_id?: string;
-            /** @description Where GDAP mails the result (gdap-customers). */
+            /** @description Where GDAP mails the result (gdap_customers). */
             notify_email?: string;
             /** @description The subject of the token that started the job. */
             requested_by: string;

@@ -133,11 +133,11 @@ func (s onboardStub) Start(_ context.Context, req syncjobs.OnboardingRequest) (s
 	if err := s.call("onboard.start"); err != nil {
 		return syncjobs.OnboardingResult{}, err
 	}
-	return syncjobs.OnboardingResult{Onboarding: syncjobs.Onboarding{Job: testJob("gdap-onboarding")}, Complete: true}, nil
+	return syncjobs.OnboardingResult{Onboarding: syncjobs.Onboarding{Job: testJob("gdap_onboarding")}, Complete: true}, nil
 }
 
 func (s onboardStub) Get(context.Context, string) (syncjobs.Onboarding, error) {
-	return syncjobs.Onboarding{Job: testJob("gdap-onboarding")}, s.call("onboard.get")
+	return syncjobs.Onboarding{Job: testJob("gdap_onboarding")}, s.call("onboard.get")
 }
 
 type gdapStub struct{ *stubs }

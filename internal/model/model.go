@@ -176,12 +176,12 @@ type Role struct {
 // Sync job kinds: what a sync job synchronizes.
 const (
 	// SyncKindGDAPCustomers: GDAP's partner customer sync (result by e-mail).
-	SyncKindGDAPCustomers = "gdap-customers"
+	SyncKindGDAPCustomers = "gdap_customers"
 	// SyncKindAxemaUsers: BokaMera's Axema Vaka user sync.
-	SyncKindAxemaUsers = "axema-users"
+	SyncKindAxemaUsers = "axema_users"
 	// SyncKindGDAPOnboarding: moving one customer onto GDAP (its steps run
 	// in the background; one active per customer tenant).
-	SyncKindGDAPOnboarding = "gdap-onboarding"
+	SyncKindGDAPOnboarding = "gdap_onboarding"
 )
 
 // Sync job states, one model over BokaMera's 0..3 and GDAP's fire-and-forget:

@@ -86,6 +86,7 @@ func NewOnboardings(cfg OnboardingConfig) (*Onboardings, error) {
 	if cfg.Store == nil || cfg.GDAP == nil {
 		return nil, errors.New("onboarding config: Store and GDAP are required")
 	}
+	cfg.Store = kindStore{cfg.Store}
 	if cfg.StepTimeout <= 0 {
 		cfg.StepTimeout = 3 * time.Minute
 	}
@@ -168,7 +169,7 @@ type OnboardingResult struct {
 	Complete bool
 }
 
-// ParseOnboarding decodes a job record of kind gdap-onboarding.
+// ParseOnboarding decodes a job record of kind gdap_onboarding.
 func ParseOnboarding(j store.SyncJob) (Onboarding, error) {
 	o := Onboarding{Job: j}
 	if j.Kind != model.SyncKindGDAPOnboarding {

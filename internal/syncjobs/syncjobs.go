@@ -93,9 +93,9 @@ type Config struct {
 	GDAP     GDAP
 	BokaMera BokaMera
 	// PartnerID is the GDAP partner tenant: GDAP syncs are per partner, so
-	// it is the company of every gdap-customers job.
+	// it is the company of every gdap_customers job.
 	PartnerID string
-	// BokaMeraCompanyID is the company an axema-users job runs for when the
+	// BokaMeraCompanyID is the company an axema_users job runs for when the
 	// caller names none (the gateway's configured BokaMera company).
 	BokaMeraCompanyID string
 	// StartTimeout is how long a job may stay pending without the vendor's
@@ -134,6 +134,7 @@ func New(cfg Config) (*Service, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("syncjobs config: %w", err)
 	}
+	cfg.Store = kindStore{cfg.Store}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 2 * time.Minute
 	}
@@ -153,8 +154,8 @@ func New(cfg Config) (*Service, error) {
 // from the authenticated principal.
 type StartRequest struct {
 	Kind        string
-	CompanyID   string // axema-users: BokaMera company GUID ("" = configured); gdap-customers: "" or the partner id
-	NotifyEmail string // gdap-customers only: where GDAP mails the result
+	CompanyID   string // axema_users: BokaMera company GUID ("" = configured); gdap_customers: "" or the partner id
+	NotifyEmail string // gdap_customers only: where GDAP mails the result
 	RequestedBy string
 	ClientID    string
 	// Audit, when set, records the start in the audit trail: after the job
@@ -217,7 +218,7 @@ func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 		company = s.cfg.PartnerID
 		switch {
 		case email == "":
-			fail("notify_email", problem.CodeRequired, "is required for gdap-customers: GDAP mails the sync result there")
+			fail("notify_email", problem.CodeRequired, "is required for gdap_customers: GDAP mails the sync result there")
 		case len(email) > maxEmailLen || !gdap.ValidEmail(email):
 			fail("notify_email", problem.CodeInvalidFormat, "must be one plain e-mail address (no display name), at most 254 characters")
 		}
@@ -231,7 +232,7 @@ func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 			fail("company_id", problem.CodeInvalidFormat, "must be a BokaMera company id (a GUID)")
 		}
 		if req.NotifyEmail != "" {
-			fail("notify_email", problem.CodeInvalidCombination, "is not used by axema-users: BokaMera reports progress in the job itself")
+			fail("notify_email", problem.CodeInvalidCombination, "is not used by axema_users: BokaMera reports progress in the job itself")
 		}
 	case "":
 		fail("kind", problem.CodeRequired, "is required; one of "+strings.Join(Kinds, ", "))

@@ -19,3 +19,17 @@ func (e *QuotaExhaustedError) Error() string {
 }
 
 func (e *QuotaExhaustedError) Unwrap() error { return e.Err }
+
+// SyncKind is kind in the current spelling: contract 1.x spelled the sync
+// kinds with hyphens (gdap-customers), and rows stored then may still say so.
+func SyncKind(kind string) string {
+	switch kind {
+	case "gdap-customers":
+		return SyncKindGDAPCustomers
+	case "axema-users":
+		return SyncKindAxemaUsers
+	case "gdap-onboarding":
+		return SyncKindGDAPOnboarding
+	}
+	return kind
+}
