@@ -316,6 +316,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/licenses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The licence's stable id, DBSync's user id (`id` of a licence). */
+                id: components["schemas"]["LicenseId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Check a user's licence, by id
+         * @description Whether the registered user with this id may run the integration
+         *     (DBSync authenticateUser). DBSync has no lookup by id, so the
+         *     gateway first reads its list of licensed users (licenseDetails, one
+         *     call whose size grows with the partner app's licensed users); both
+         *     calls are in `sources`. 404 when no licensed user has the id.
+         *     Needs `licenses:read`.
+         */
+        get: operations["checkLicenseById"];
+        put?: never;
+        post?: never;
+        /**
+         * Unregister a user, by id
+         * @description Frees the active seat of the user with this id (the annual quota
+         *     stays consumed). As for `checkLicenseById`, the id is first
+         *     resolved through DBSync's list of licensed users. Needs
+         *     `licenses:manage`.
+         */
+        delete: operations["unregisterLicenseById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/licenses/{company}/{user}": {
         parameters: {
             query?: never;
@@ -330,14 +365,14 @@ export interface paths {
         };
         /**
          * Check a user's licence
-         * @description Whether a registered user may run the integration (DBSync authenticateUser). Needs `licenses:read`.
+         * @description Whether a registered user may run the integration (DBSync authenticateUser). An alias of `GET /v1/licenses/{id}` by names, which can change. Needs `licenses:read`.
          */
         get: operations["checkLicense"];
         put?: never;
         post?: never;
         /**
          * Unregister a user
-         * @description Frees the user's active seat (the annual quota stays consumed). Needs `licenses:manage`.
+         * @description Frees the user's active seat (the annual quota stays consumed). An alias of `DELETE /v1/licenses/{id}` by names. Needs `licenses:manage`.
          */
         delete: operations["unregisterLicense"];
         options?: never;
@@ -848,7 +883,11 @@ export interface components {
             complete: boolean;
         };
         Name: string;
+        /** @description DBSync's user id, digits sent as a string. */
+        LicenseId: string;
         License: {
+            /** @description The licence's stable id (DBSync's user id; the same as `user_id`), for `/v1/licenses/{id}`. Present whenever DBSync sends the user id. */
+            id?: components["schemas"]["LicenseId"];
             company: string;
             user: string;
             company_id?: string;
@@ -878,6 +917,8 @@ export interface components {
             complete: boolean;
         };
         LicenseCheck: {
+            /** @description The licence's stable id, when DBSync sends the user id. */
+            id?: components["schemas"]["LicenseId"];
             company: string;
             user: string;
             /** @description True when the user may run the integration. */
@@ -1931,7 +1972,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
-                    /** @description The licence check of the user. */
+                    /** @description The licence: `/v1/licenses/{id}` (`/v1/licenses/{company}/{user}` if DBSync gave no user id). */
                     Location?: string;
                     [name: string]: unknown;
                 };
@@ -1946,6 +1987,88 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    checkLicenseById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The licence's stable id, DBSync's user id (`id` of a licence). */
+                id: components["schemas"]["LicenseId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The check. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseCheck"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    unregisterLicenseById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the write safe to retry: the first answer for this key (per
+                 *     caller) is replayed, with `Idempotent-Replayed: true`, without calling
+                 *     the vendor again. The same key with a different request is 422; a
+                 *     duplicate while the first still runs is 409. Kept for 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The licence's stable id, DBSync's user id (`id` of a licence). */
+                id: components["schemas"]["LicenseId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user is unregistered. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];

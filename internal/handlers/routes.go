@@ -51,6 +51,9 @@ func addRoutes(r chi.Router, d Deps) {
 
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses", handleListLicenses(d.Licenses))
 		write(config.PermManageLicenses).Method("POST", "/v1/licenses", handleRegisterLicense(d.Licenses, audit))
+		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{id}", handleCheckLicenseByID(d.Licenses))
+		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{id}", handleUnregisterLicenseByID(d.Licenses, audit))
+		// The name routes are aliases: names can change, ids do not.
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{company}/{user}", handleCheckLicense(d.Licenses))
 		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{company}/{user}", handleUnregisterLicense(d.Licenses, audit))
 

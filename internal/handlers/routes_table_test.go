@@ -116,7 +116,28 @@ func TestLicenseRoutes(t *testing.T) {
 		{method: "GET", path: "/v1/licenses?company=acme&user=ADA", client: reader, status: 200, check: listed(1, true)},
 		{name: "bad query", method: "GET", path: "/v1/licenses?company=a%01b&x=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"query.x", "query.company"}},
 		{method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme co","user":"ada"}`, status: 201,
-			headers: map[string]string{"Location": "/v1/licenses/acme%20co/ada"}, check: sourcedOne("company", true)},
+			headers: map[string]string{"Location": "/v1/licenses/5773"}, check: hasMember("id", "5773")},
+		{name: "no id from the vendor", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme co","user":"cy"}`, status: 201,
+			headers: map[string]string{"Location": "/v1/licenses/acme%20co/cy"}, check: sourcedOne("company", true)},
+		{name: "by id", method: "GET", path: "/v1/licenses/5774", client: reader, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
+			hasMember("id", "5774")(t, b, s)
+			hasMember("user", "bob")(t, b, s)
+			if src, _ := b["sources"].([]any); len(src) != 2 {
+				t.Errorf("sources %v, want the lookup and the check", b["sources"])
+			}
+		}},
+		{name: "unknown id", method: "GET", path: "/v1/licenses/999", client: reader, status: 404, problem: "not-found", check: notCalled("licenses.check")},
+		{name: "bad id", method: "GET", path: "/v1/licenses/abc", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"},
+			codes: []string{"invalid_format"}, check: notCalled("licenses.list")},
+		{name: "by id", method: "DELETE", path: "/v1/licenses/5773", client: operator, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
+			hasMember("id", "5773")(t, b, s)
+			hasMember("company", "acme")(t, b, s)
+			if len(s.audits) == 0 || s.audits[len(s.audits)-1].Target != "acme/ada" {
+				t.Error("the unregistration was not audited under its names")
+			}
+		}},
+		{name: "unknown id", method: "DELETE", path: "/v1/licenses/999", client: operator, status: 404, problem: "not-found", check: notCalled("licenses.unregister")},
+		{name: "reader deletes by id", method: "DELETE", path: "/v1/licenses/5773", client: reader, status: 403, problem: "forbidden", check: notCalled("licenses.list")},
 		{name: "missing", method: "POST", path: "/v1/licenses?x=1", client: operator, body: `{"company":"","user":""}`, status: 400, problem: "invalid-request",
 			errors: []string{"query.x", "body.company", "body.user"}, check: notCalled("licenses.register")},
 		{name: "blank and long", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"  ","user":"` + strings.Repeat("x", 201) + `"}`, status: 400, problem: "invalid-request", errors: []string{"body.company", "body.user"}},

@@ -83,8 +83,12 @@ func (s *stubs) AddAgreement(_ context.Context, id string, a model.Agreement) (m
 	return a, s.call("agreements.add")
 }
 
+// licenseIDs are the DBSync user ids the licence stub knows; other users
+// come back without one.
+var licenseIDs = map[string]string{"ada": "5773", "bob": "5774"}
+
 func (s *stubs) Register(_ context.Context, c, u string) (model.License, error) {
-	return model.License{Company: c, User: u}, s.call("licenses.register")
+	return model.License{ID: licenseIDs[u], UserID: licenseIDs[u], Company: c, User: u}, s.call("licenses.register")
 }
 
 func (s *stubs) Unregister(_ context.Context, c, u string) (model.License, error) {
@@ -92,11 +96,11 @@ func (s *stubs) Unregister(_ context.Context, c, u string) (model.License, error
 }
 
 func (s *stubs) Check(_ context.Context, c, u string) (model.LicenseCheck, error) {
-	return model.LicenseCheck{}, s.call("licenses.check")
+	return model.LicenseCheck{Company: c, User: u, Licensed: true}, s.call("licenses.check")
 }
 
 func (s *stubs) List(_ context.Context, c string) ([]model.License, *LicenseQuota, error) {
-	return []model.License{{Company: "acme", User: "ada"}, {Company: "acme", User: "bob"}}, nil, s.call("licenses.list")
+	return []model.License{{ID: "5773", UserID: "5773", Company: "acme", User: "ada"}, {ID: "5774", UserID: "5774", Company: "acme", User: "bob"}}, nil, s.call("licenses.list")
 }
 
 func testJob(kind string) store.SyncJob {

@@ -143,6 +143,9 @@ func (b BookingCustomer) CustomerRecord() CustomerRecord {
 
 // License is a DBSync licensed user of a company.
 type License struct {
+	// ID is the licence manager's user id, the licence's stable id
+	// (names can change); DBSync's userId.
+	ID        string `json:"id,omitempty"`
 	Company   string `json:"company"`
 	User      string `json:"user"`
 	CompanyID string `json:"company_id,omitempty"`
@@ -151,6 +154,7 @@ type License struct {
 
 // LicenseCheck is the answer to "may this user run the integration".
 type LicenseCheck struct {
+	ID       string `json:"id,omitempty"` // as License.ID
 	Company  string `json:"company"`
 	User     string `json:"user"`
 	Licensed bool   `json:"licensed"`

@@ -105,7 +105,7 @@ func (c *Client) AuthenticateUser(ctx context.Context, company, user string) (mo
 		return model.LicenseCheck{}, err
 	}
 	l := r.license(company, user)
-	chk := model.LicenseCheck{Company: l.Company, User: l.User, UserID: l.UserID, Licensed: true}
+	chk := model.LicenseCheck{ID: l.UserID, Company: l.Company, User: l.User, UserID: l.UserID, Licensed: true}
 	switch valid, known := r.valid(); {
 	case !r.Expiry.IsZero() && !r.Expiry.After(c.now()):
 		chk.Licensed, chk.Reason = false, "the licence expired on "+r.Expiry.UTC().Format(time.RFC3339)
@@ -351,7 +351,7 @@ func (s *idString) UnmarshalJSON(b []byte) error {
 // license maps a result; the response has no company name in the
 // documented shape, so the request's company (and user) fill the gaps.
 func (r result) license(company, user string) model.License {
-	l := model.License{Company: r.CompanyName, User: r.UserName, CompanyID: string(r.CompanyID), UserID: string(r.UserID)}
+	l := model.License{ID: string(r.UserID), Company: r.CompanyName, User: r.UserName, CompanyID: string(r.CompanyID), UserID: string(r.UserID)}
 	if l.Company == "" {
 		l.Company = company
 	}
