@@ -272,6 +272,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{id}/agreements/{agreement_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one agreement consent of a tenant
+         * @description One consent by its `id`. Crayon gives consents no id and has no
+         *     lookup of one, so the gateway reads the tenant's consents (one
+         *     call; a tenant has a handful) and picks the one whose derived `id`
+         *     matches. 404 when the tenant has none with this id. Needs
+         *     `tenants:read`.
+         */
+        get: operations["getAgreement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/roles": {
         parameters: {
             query?: never;
@@ -840,7 +864,14 @@ export interface components {
         };
         /** @enum {string} */
         AgreementType: "microsoft_customer_agreement" | "microsoft_cloud_agreement";
+        /**
+         * @description A consent's stable id within its tenant, derived by the gateway
+         *     (Crayon has none): 16 hex digits of a hash of its type, e-mail
+         *     (case-insensitive) and consent time to the second.
+         */
+        AgreementId: string;
         Agreement: {
+            id: components["schemas"]["AgreementId"];
             agreement_type: components["schemas"]["AgreementType"];
             first_name: string;
             last_name: string;
@@ -1854,6 +1885,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /** @description The consent: `/v1/tenants/{id}/agreements/{agreement_id}`. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1869,6 +1902,44 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    getAgreement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Crayon customer tenant id. */
+                id: components["parameters"]["TenantID"];
+                /** @description The consent's `id`. */
+                agreement_id: components["schemas"]["AgreementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consent. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementResult"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];

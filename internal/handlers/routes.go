@@ -47,6 +47,7 @@ func addRoutes(r chi.Router, d Deps) {
 		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}", handleGetTenant(d.Tenants, d.Snapshots))
 		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}/agreements", handleListAgreements(d.Agreements))
 		write(config.PermWriteAgreements).Method("POST", "/v1/tenants/{id}/agreements", handleAddAgreement(d.Agreements, audit))
+		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}/agreements/{agreement_id}", handleGetAgreement(d.Agreements))
 		can(config.PermReadTenants).Method("GET", "/v1/roles", handleListRoles(d.Roles))
 
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses", handleListLicenses(d.Licenses))

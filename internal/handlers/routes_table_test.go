@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/syncjobs"
@@ -58,6 +59,8 @@ func TestCustomerRoutes(t *testing.T) {
 
 func TestTenantRoutes(t *testing.T) {
 	agreement := `{"agreement_type":"` + model.AgreementMicrosoftCustomer + `","first_name":"Ada","last_name":"Lovelace","email":"ada@example.com","agreed_at":"2026-01-01T00:00:00Z"}`
+	addedID := model.AgreementID(model.Agreement{Type: model.AgreementMicrosoftCustomer, Email: "ADA@example.com", AgreedAt: time.Date(2026, 1, 1, 1, 0, 0, 0, time.FixedZone("CET", 3600))})
+	stubAgreementID := model.AgreementID(model.Agreement{Type: model.AgreementMicrosoftCustomer, Email: "ada@example.com"})
 	runTable(t, []routeCase{
 		{method: "GET", path: "/v1/tenants?page_size=1", client: reader, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
 			listed(1, true)(t, b, s)
@@ -78,12 +81,18 @@ func TestTenantRoutes(t *testing.T) {
 		{method: "GET", path: "/v1/tenants/42/agreements", client: reader, status: 200, check: listed(1, true)},
 		{name: "vendor 429", method: "GET", path: "/v1/tenants/42/agreements", client: reader, fail: map[string]error{"agreements": tooMany(model.VendorCrayon)}, status: 502, problem: "vendor-error", headers: map[string]string{"Retry-After": "30"}},
 		{name: "query", method: "GET", path: "/v1/tenants/x/agreements?q=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
-		{method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: agreement, status: 201, check: func(t *testing.T, b map[string]any, s *stubs) {
-			sourcedOne("email", true)(t, b, s)
-			if len(s.audits) == 0 || s.audits[len(s.audits)-1].Operation != opAddAgreement {
-				t.Error("the write was not audited as " + opAddAgreement)
-			}
-		}},
+		{name: "by id", method: "GET", path: "/v1/tenants/42/agreements/" + stubAgreementID, client: reader, status: 200, check: hasMember("id", stubAgreementID)},
+		{name: "unknown id", method: "GET", path: "/v1/tenants/42/agreements/0123456789abcdef", client: reader, status: 404, problem: "not-found"},
+		{name: "bad ids", method: "GET", path: "/v1/tenants/042/agreements/XYZ?q=1", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"path.id", "path.agreement_id"}, check: notCalled("agreements")},
+		{method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: agreement, status: 201,
+			headers: map[string]string{"Location": "/v1/tenants/42/agreements/" + addedID}, check: func(t *testing.T, b map[string]any, s *stubs) {
+				sourcedOne("email", true)(t, b, s)
+				hasMember("id", addedID)(t, b, s)
+				if len(s.audits) == 0 || s.audits[len(s.audits)-1].Operation != opAddAgreement {
+					t.Error("the write was not audited as " + opAddAgreement)
+				}
+			}},
 		{name: "every mistake", method: "POST", path: "/v1/tenants/42/agreements?x=1", client: operator,
 			body:   `{"agreement_type":"other","first_name":" ","last_name":"L","email":"Ada <ada@example.com>","phone_number":"abc","agreed_at":"2999-01-01T00:00:00Z"}`,
 			status: 400, problem: "invalid-request",

@@ -163,7 +163,48 @@ func handleListAgreements(store AgreementStore) http.Handler {
 		if err != nil {
 			return err
 		}
+		for i := range items {
+			items[i] = withAgreementID(items[i])
+		}
 		return respond(w, http.StatusOK, newList(items, oneSource(src), true))
+	})
+}
+
+// withAgreementID gives a an id if its source did not.
+func withAgreementID(a model.Agreement) model.Agreement {
+	if a.ID == "" {
+		a.ID = model.AgreementID(a)
+	}
+	return a
+}
+
+func agreementPath(tenantID, agreementID string) string {
+	return "/v1/tenants/" + tenantID + "/agreements/" + agreementID
+}
+
+// handleGetAgreement serves GET /v1/tenants/{id}/agreements/{agreement_id}
+// (operationId getAgreement). Crayon has no agreement ids and no lookup of
+// one agreement, so this reads the tenant's agreements (one call; a tenant
+// has a handful) and picks the one with the id.
+func handleGetAgreement(store AgreementStore) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		id, idErr := tenantID(r)
+		if err := joinBadRequests(idErr, newQuery(r).err()); err != nil {
+			return err
+		}
+		want := pathParam(r, "agreement_id")
+		items, src, err := aggregate.One(r.Context(), model.VendorCrayon, func(ctx context.Context) ([]model.Agreement, error) {
+			return store.Agreements(ctx, id)
+		})
+		if err != nil {
+			return err
+		}
+		for _, a := range items {
+			if a = withAgreementID(a); a.ID == want {
+				return respond(w, http.StatusOK, withSources(a, oneSource(src), true))
+			}
+		}
+		return problem.NotFound("tenant " + id + " has no agreement with id " + want)
 	})
 }
 
@@ -266,6 +307,8 @@ func handleAddAgreement(store AgreementStore, w writeLog) http.Handler {
 		if err != nil {
 			return err
 		}
+		got = withAgreementID(got)
+		rw.Header().Set("Location", agreementPath(id, got.ID))
 		return respond(rw, http.StatusCreated, withSources(got, oneSource(src), true))
 	})
 }

@@ -1,6 +1,12 @@
 package model
 
-import "errors"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+)
 
 // ErrAlreadyRegistered: the licence manager already has this user; a
 // registration changed nothing. Vendor clients wrap their own error with it.
@@ -32,4 +38,13 @@ func SyncKind(kind string) string {
 		return SyncKindGDAPOnboarding
 	}
 	return kind
+}
+
+// AgreementID is an agreement's stable id within its tenant: 16 hex digits
+// of a hash of its type, e-mail (case-insensitive) and consent time to the
+// second, the things that make one consent another. Names and phone can be
+// corrected without changing it.
+func AgreementID(a Agreement) string {
+	sum := sha256.Sum256([]byte(a.Type + "\x00" + strings.ToLower(strings.TrimSpace(a.Email)) + "\x00" + a.AgreedAt.UTC().Format(time.RFC3339)))
+	return hex.EncodeToString(sum[:8])
 }

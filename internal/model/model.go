@@ -106,6 +106,9 @@ const (
 
 // Agreement is a consent to a Microsoft agreement for one tenant.
 type Agreement struct {
+	// ID is derived from what identifies a consent (AgreementID): Crayon
+	// gives agreements no id of their own.
+	ID          string    `json:"id"`
 	Type        string    `json:"agreement_type"`
 	FirstName   string    `json:"first_name"`
 	LastName    string    `json:"last_name"`
