@@ -19,6 +19,7 @@ import (
 
 // Onboarding is GDAP onboarding as the handlers need it.
 type Onboarding interface {
+	Validate(req syncjobs.OnboardingRequest) error
 	Start(ctx context.Context, req syncjobs.OnboardingRequest) (syncjobs.OnboardingResult, error)
 	Get(ctx context.Context, id string) (syncjobs.Onboarding, error)
 }
@@ -133,17 +134,27 @@ func handleStartOnboarding(svc Onboarding, wl writeLog) http.Handler {
 		GroupOwnerID     string   `json:"group_owner_id"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		// The service validates the fields (ValidationError in onboardingError).
-		req, err := decodeValid[request](w, r, nil)
+		toStart := func(req *request) syncjobs.OnboardingRequest {
+			return syncjobs.OnboardingRequest{
+				CustomerTenantID: req.CustomerTenantID, Mode: req.Mode, TemplateID: req.TemplateID, TemplateName: req.TemplateName,
+				RoleIDs: req.RoleIDs, Duration: req.Duration, GroupOwnerID: req.GroupOwnerID,
+			}
+		}
+		// The service validates the fields, here with the body's other
+		// mistakes, and again in Start (ValidationError in onboardingError).
+		req, err := decodeValid(w, r, func(req *request) error {
+			if err := svc.Validate(toStart(req)); err != nil {
+				return onboardingError(err, nil)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
 		p, _ := auth.FromContext(r.Context())
-		res, err := svc.Start(r.Context(), syncjobs.OnboardingRequest{
-			CustomerTenantID: req.CustomerTenantID, Mode: req.Mode, TemplateID: req.TemplateID, TemplateName: req.TemplateName,
-			RoleIDs: req.RoleIDs, Duration: req.Duration, GroupOwnerID: req.GroupOwnerID,
-			RequestedBy: p.Subject, ClientID: p.ClientID, Audit: onboardAuditor{wl: wl, r: r},
-		})
+		start := toStart(&req)
+		start.RequestedBy, start.ClientID, start.Audit = p.Subject, p.ClientID, onboardAuditor{wl: wl, r: r}
+		res, err := svc.Start(r.Context(), start)
 		if err != nil {
 			return onboardingError(err, res.Sources)
 		}

@@ -110,9 +110,16 @@ func testJob(kind string) store.SyncJob {
 
 type syncStub struct{ *stubs }
 
-func (s syncStub) Start(ctx context.Context, req syncjobs.StartRequest) (syncjobs.Result, error) {
+func (s syncStub) Validate(req syncjobs.StartRequest) error {
 	if req.Kind != syncjobs.Kinds[0] && req.Kind != syncjobs.Kinds[len(syncjobs.Kinds)-1] {
-		return syncjobs.Result{}, &syncjobs.ValidationError{Fields: []syncjobs.FieldError{{Field: "kind", Message: "is not a kind"}}}
+		return &syncjobs.ValidationError{Fields: []syncjobs.FieldError{{Field: "kind", Code: problem.CodeInvalidChoice, Message: "is not a kind"}}}
+	}
+	return nil
+}
+
+func (s syncStub) Start(ctx context.Context, req syncjobs.StartRequest) (syncjobs.Result, error) {
+	if err := s.Validate(req); err != nil {
+		return syncjobs.Result{}, err
 	}
 	if err := s.call("syncs.start"); err != nil {
 		return syncjobs.Result{}, err
@@ -130,9 +137,16 @@ func (s syncStub) List(_ context.Context, f store.SyncJobFilter) (syncjobs.Page,
 
 type onboardStub struct{ *stubs }
 
-func (s onboardStub) Start(_ context.Context, req syncjobs.OnboardingRequest) (syncjobs.OnboardingResult, error) {
+func (s onboardStub) Validate(req syncjobs.OnboardingRequest) error {
 	if req.CustomerTenantID == "" {
-		return syncjobs.OnboardingResult{}, &syncjobs.ValidationError{Fields: []syncjobs.FieldError{{Field: "customer_tenant_id", Message: "is required"}}}
+		return &syncjobs.ValidationError{Fields: []syncjobs.FieldError{{Field: "customer_tenant_id", Code: problem.CodeRequired, Message: "is required"}}}
+	}
+	return nil
+}
+
+func (s onboardStub) Start(_ context.Context, req syncjobs.OnboardingRequest) (syncjobs.OnboardingResult, error) {
+	if err := s.Validate(req); err != nil {
+		return syncjobs.OnboardingResult{}, err
 	}
 	if err := s.call("onboard.start"); err != nil {
 		return syncjobs.OnboardingResult{}, err

@@ -17,6 +17,7 @@ import (
 
 // SyncJobs is the sync job service, as the handlers need it.
 type SyncJobs interface {
+	Validate(req syncjobs.StartRequest) error
 	Start(ctx context.Context, req syncjobs.StartRequest) (syncjobs.Result, error)
 	Get(ctx context.Context, id string) (syncjobs.Result, error)
 	List(ctx context.Context, f store.SyncJobFilter) (syncjobs.Page, error)
@@ -33,8 +34,15 @@ func handleStartSyncJob(svc SyncJobs, wl writeLog) http.Handler {
 		NotifyEmail string `json:"notify_email"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		// The service validates the fields (ValidationError below).
-		req, err := decodeValid[request](w, r, nil)
+		// The service validates the fields, here with the body's other
+		// mistakes, and again in Start (ValidationError below).
+		req, err := decodeValid(w, r, func(req *request) error {
+			var ve *syncjobs.ValidationError
+			if err := svc.Validate(syncjobs.StartRequest{Kind: req.Kind, CompanyID: req.CompanyID, NotifyEmail: req.NotifyEmail}); errors.As(err, &ve) {
+				return syncValidation(ve)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}

@@ -260,6 +260,14 @@ func ResolveRoles(ctx context.Context, g OnboardingGDAP, ids []string) ([]model.
 
 func (o *Onboardings) now() time.Time { return o.cfg.Now().UTC().Truncate(time.Microsecond) }
 
+// Validate reports every mistake in req that can be found without a
+// vendor (a *ValidationError), recording and calling nothing. Start checks
+// the same, and then the roles with GDAP.
+func (o *Onboardings) Validate(req OnboardingRequest) error {
+	_, _, err := o.normalize(req)
+	return err
+}
+
 // normalize checks req and builds the job's detail (no vendor call).
 func (o *Onboardings) normalize(req OnboardingRequest) (OnboardingDetail, string, error) {
 	var fields []FieldError

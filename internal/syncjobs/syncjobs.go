@@ -202,6 +202,14 @@ var guidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 // malformed id is the caller's mistake rather than a lookup.
 func ValidID(id string) bool { return guidRE.MatchString(id) }
 
+// Validate reports every mistake in req as a *ValidationError, without
+// recording or calling anything: a form's other mistakes can be reported
+// with it. Start checks the same.
+func (s *Service) Validate(req StartRequest) error {
+	_, err := s.normalize(req)
+	return err
+}
+
 // normalize checks req and turns it into the job to record.
 func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 	var fields []FieldError
