@@ -193,6 +193,23 @@ export interface paths {
          *     Microsoft tenant) has status `not_applicable`. When every vendor that
          *     could identify the customer fails, the answer is 502, 503 or 504;
          *     when they all answer and none knows it, 404. Needs `customers:read`.
+         *
+         *     Each section carries `as_of`: when its data was read from the
+         *     vendor. A section served from the read cache or the customer
+         *     snapshot is older than the answer; a section whose vendor was not
+         *     asked, or failed, carries the answer's time.
+         *
+         *     `include` names the sections to load (comma-separated); only those
+         *     are present, and beyond identifying the customer only their vendors
+         *     are called, so a client can load the view section by section. The
+         *     customer is always identified first (from the snapshot, or GDAP's
+         *     and Crayon's lists when snapshots are off); `sources` lists the
+         *     vendors asked and `complete` covers only the sections present.
+         *
+         *     An id that names a vendor record merged into a customer listed
+         *     under another id (one of the customer's `aliases`, such as
+         *     `crayon-1001` of `ms-3f1c…`) answers that customer, with
+         *     `customer.id` its canonical id and a `Link` header pointing at it.
          */
         get: operations["getCustomer"];
         put?: never;
@@ -730,9 +747,22 @@ export interface components {
             email?: string;
             phone?: string;
         };
+        /** @description One organization (or booking-system person), merged across vendors; the same whichever list filter or alias found it. */
         Customer: {
             /** @description "ms-<Microsoft tenant id>" when the tenant is known, else "<vendor>-<vendor id>". */
             id: string;
+            /**
+             * @description `person` when only the booking system (BokaMera) knows the customer, else `organization`.
+             * @enum {string}
+             */
+            kind: "organization" | "person";
+            /**
+             * @description The other ids that name this customer: `crayon-<id>` / `bokamera-<id>` of its vendor records other than the one its `id` comes from. `GET /v1/customers/{alias}` answers this customer. Empty when there are none.
+             * @example [
+             *       "crayon-1001"
+             *     ]
+             */
+            aliases: string[];
             name: string;
             /** Format: uuid */
             microsoft_tenant_id?: string;
@@ -761,6 +791,11 @@ export interface components {
             status: components["schemas"]["SectionStatus"];
             /** @description Why the section is empty, when it is not ok. */
             detail?: string;
+            /**
+             * Format: date-time
+             * @description When the section's data was read from the vendor (RFC 3339, UTC); older than the answer when it came from the read cache or the snapshot; the answer's time when the vendor was not asked or failed.
+             */
+            as_of: string;
         };
         /** @description The Microsoft agreement consent state of one Crayon tenant. */
         TenantAgreements: {
@@ -780,41 +815,41 @@ export interface components {
             phone?: string;
             visible: boolean;
         };
-        /** @description The customer 360 view. Every section is always present. */
+        /** @description The customer 360 view. Every section is present unless `include` names others; a section not included is absent. */
         CustomerView: {
             customer: components["schemas"]["Customer"];
             /** @description GDAP's record of the customer's Microsoft tenant; `item` is null when GDAP does not know it or did not answer. */
-            gdap: components["schemas"]["Section"] & {
+            gdap?: components["schemas"]["Section"] & {
                 item: components["schemas"]["GDAPCustomer"] | null;
             };
             /** @description The customer's Crayon customer tenants. */
-            tenants: components["schemas"]["Section"] & {
+            tenants?: components["schemas"]["Section"] & {
                 items: components["schemas"]["Tenant"][];
             };
             /** @description Agreement consent state of each of the customer's Crayon tenants. */
-            agreements: components["schemas"]["Section"] & {
+            agreements?: components["schemas"]["Section"] & {
                 items: components["schemas"]["TenantAgreements"][];
             };
             /** @description The customer's DBSync licensed users. */
-            licenses: components["schemas"]["Section"] & {
+            licenses?: components["schemas"]["Section"] & {
                 items: components["schemas"]["License"][];
             };
             /** @description The customer's BokaMera booking records. */
-            booking_records: components["schemas"]["Section"] & {
+            booking_records?: components["schemas"]["Section"] & {
                 items: components["schemas"]["BookingCustomer"][];
             };
             /** @description The Crayon subscriptions of the customer's tenants, with totals per product (by part number). */
-            subscriptions: components["schemas"]["Section"] & {
+            subscriptions?: components["schemas"]["Section"] & {
                 items: components["schemas"]["Subscription"][];
                 totals: components["schemas"]["ProductTotal"][];
             };
             /** @description The partner's GDAP relationships with the customer's Microsoft tenant, newest first; status `unknown` when GDAP offers no relationship listing. */
-            gdap_relationships: components["schemas"]["Section"] & {
+            gdap_relationships?: components["schemas"]["Section"] & {
                 items: components["schemas"]["GDAPRelationship"][];
             };
             /** @description One entry per vendor asked; `duration_ms` adds up the rounds (identify, then sections). */
             sources: components["schemas"]["Sources"];
-            /** @description True when every section that applies is ok. */
+            /** @description True when every section present that applies is ok. */
             complete: boolean;
         };
         Sources: components["schemas"]["Source"][];
@@ -1658,7 +1693,13 @@ export interface operations {
             query?: {
                 /** @description Case-insensitive text found in the name, domain, Microsoft tenant id or contact e-mail. */
                 q?: string;
-                /** @description Only customers this vendor knows (and only this vendor's source is reported). */
+                /**
+                 * @description Only customers this vendor knows. Each keeps the references,
+                 *     contact, kind and aliases every vendor gives it, exactly as
+                 *     without the filter. From the snapshot only this vendor's source
+                 *     is reported; with snapshots off (`GATEWAY_SNAPSHOT_INTERVAL=0`)
+                 *     every vendor is read and reported.
+                 */
                 vendor?: "gdap" | "crayon" | "bokamera";
                 /** @description Items per page (1 to 200, default 50). */
                 page_size?: components["parameters"]["PageSize"];
@@ -1703,7 +1744,15 @@ export interface operations {
     };
     getCustomer: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The sections to return, comma-separated, each at most once
+                 *     (absent: every section). An empty value is 400 with field error
+                 *     code `empty`; an unknown section `invalid_choice`; a repeated one
+                 *     `duplicate`.
+                 */
+                include?: ("gdap" | "tenants" | "agreements" | "licenses" | "booking_records" | "subscriptions" | "gdap_relationships")[];
+            };
             header?: never;
             path: {
                 /** @description A customer id as `GET /v1/customers` lists it: `ms-<Microsoft tenant id>`, `crayon-<Crayon tenant id>` or `bokamera-<BokaMera customer id>`. */
@@ -1718,6 +1767,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     ETag: components["headers"]["ETag"];
+                    /** @description Only when the id asked for is an alias: `</v1/customers/<canonical id>>; rel="canonical"`. */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {

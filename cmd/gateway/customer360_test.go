@@ -217,8 +217,6 @@ func TestCustomerViewRejectsAndRefuses(t *testing.T) {
 		{"unknown booking customer", "bokamera-00000000-0000-4000-8000-00000000abcd", ""},
 		{"unknown crayon tenant", "crayon-999999", ""},
 		{"removed crayon tenant", "ms-" + orgByName(t, "Alpine Ski House").TenantID, ""},
-		// Northwind's Crayon tenant joins GDAP's on the domain.
-		{"tenant listed under another id", "crayon-1003", "ms-" + orgByName(t, "Northwind Traders AS").TenantID},
 	}
 	for _, tc := range notFound {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,6 +229,8 @@ func TestCustomerViewRejectsAndRefuses(t *testing.T) {
 
 	before := sims.GDAP.Faults.TotalCalls() + sims.Crayon.Faults.TotalCalls() + sims.BokaMera.Faults.TotalCalls() + sims.DBSync.Faults.TotalCalls()
 	badRequest := []struct{ name, path, location string }{
+		{"empty include", "/v1/customers/ms-" + simseed.Orgs[0].TenantID + "?include=", "query.include"},
+		{"unknown section", "/v1/customers/ms-" + simseed.Orgs[0].TenantID + "?include=gdap,invoices", "query.include"},
 		{"no prefix", "/v1/customers/contoso", "path.id"},
 		{"not a guid", "/v1/customers/ms-contoso", "path.id"},
 		{"gdap id", "/v1/customers/gdap-" + simseed.Orgs[0].TenantID, "path.id"},
@@ -393,4 +393,58 @@ func TestCustomerViewIdentifyingVendorsFailing(t *testing.T) {
 		sims.Crayon.Faults.Set(simfault.Fault{Status: 500})
 		expectProblem(t, c.do("GET", "/v1/customers/ms-"+orgByName(t, "Litware Inc").TenantID, ""), 502)
 	})
+}
+
+// An alias of a merged customer answers that customer, pointing at its
+// canonical id; include= loads one section and calls only its vendor.
+func TestCustomerViewAliasAndInclude(t *testing.T) {
+	sims := newVendorSims(t)
+	gw := startRun(t, nil, sims.Env())
+	c := newClient(t, gw.URL, fetchToken(t, sims.Issuer.URL(), "dev-reader"))
+	northwind := "ms-" + orgByName(t, "Northwind Traders AS").TenantID
+
+	// Northwind's Crayon tenant joins GDAP's on the domain.
+	r := c.do("GET", "/v1/customers/crayon-1003", "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("alias: status %d: %s", r.Status, r.Body)
+	}
+	if link, want := r.Header.Get("Link"), "</v1/customers/"+northwind+`>; rel="canonical"`; link != want {
+		t.Errorf("Link %q, want %q", link, want)
+	}
+	var alias customerView
+	r.JSON(t, &alias)
+	canonical := getView(t, c, northwind)
+	if alias.Customer.ID != northwind || !slices.Equal(field(t, alias.Tenants.Items, "id"), field(t, canonical.Tenants.Items, "id")) {
+		t.Errorf("alias answered %+v, want the canonical customer %+v", alias.Customer, canonical.Customer)
+	}
+	if r := c.do("GET", "/v1/customers/"+northwind, ""); r.Header.Get("Link") != "" {
+		t.Errorf("the canonical id has a Link: %q", r.Header.Get("Link"))
+	}
+
+	// DBSync feeds only the licenses section (and no snapshot).
+	dbsync := sims.DBSync.Faults.TotalCalls()
+	r = c.do("GET", "/v1/customers/"+northwind+"?include=gdap,tenants", "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("include: status %d: %s", r.Status, r.Body)
+	}
+	var sections map[string]json.RawMessage
+	r.JSON(t, &sections)
+	for _, name := range []string{"agreements", "licenses", "booking_records", "subscriptions", "gdap_relationships"} {
+		if _, ok := sections[name]; ok {
+			t.Errorf("section %s present though not included", name)
+		}
+	}
+	var gdap struct {
+		AsOf time.Time `json:"as_of"`
+	}
+	if err := json.Unmarshal(sections["gdap"], &gdap); err != nil || gdap.AsOf.IsZero() || gdap.AsOf.After(time.Now()) {
+		t.Errorf("gdap section %s: as_of missing or in the future (%v)", sections["gdap"], err)
+	}
+	if n := sims.DBSync.Faults.TotalCalls() - dbsync; n != 0 {
+		t.Errorf("dbsync called %d times for include=gdap,tenants", n)
+	}
+	licenses := getView(t, c, northwind+"?include=licenses")
+	if licenses.Licenses.Status != "ok" || sims.DBSync.Faults.TotalCalls() == dbsync {
+		t.Errorf("include=licenses: section %+v, dbsync calls %d", licenses.Licenses, sims.DBSync.Faults.TotalCalls()-dbsync)
+	}
 }

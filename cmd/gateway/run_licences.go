@@ -79,13 +79,13 @@ func (o onboardingJobs) stop() {
 
 // gdapRelationships is GDAP's relationship listing through the read cache,
 // with the deployment's missing route mapped for the 360 view.
-func (v *vendors) gdapRelationships() func(context.Context) ([]model.GDAPRelationship, error) {
+func (v *vendors) gdapRelationships() aggregate.Read[[]model.GDAPRelationship] {
 	list := aggregate.Cached(v.reads, "gdap.relationships", v.gdap.Relationships)
-	return func(ctx context.Context) ([]model.GDAPRelationship, error) {
-		rels, err := list(ctx)
+	return func(ctx context.Context) ([]model.GDAPRelationship, aggregate.Freshness, error) {
+		rels, f, err := list(ctx)
 		if errors.Is(err, gdap.ErrNoRelationshipRoute) {
-			return nil, fmt.Errorf("%w: %w", aggregate.ErrNoRelationshipListing, err)
+			return nil, f, fmt.Errorf("%w: %w", aggregate.ErrNoRelationshipListing, err)
 		}
-		return rels, err
+		return rels, f, err
 	}
 }

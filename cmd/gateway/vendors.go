@@ -95,18 +95,13 @@ func (v *vendors) customers() *aggregate.Customers {
 		return v.bokamera.AllCustomers(ctx, "")
 	})
 	return aggregate.NewCustomers(
-		aggregate.CustomerSource{Vendor: model.VendorGDAP, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
-			cs, err := gdapCustomers(ctx)
-			return mapAll(cs, model.GDAPCustomer.CustomerRecord), err
-		}},
-		aggregate.CustomerSource{Vendor: model.VendorCrayon, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
-			ts, err := crayonTenants(ctx)
-			return crayon.CustomerRecords(ts), err
-		}},
-		aggregate.CustomerSource{Vendor: model.VendorBokaMera, List: func(ctx context.Context) ([]model.CustomerRecord, error) {
-			bs, err := bookingCustomers(ctx)
-			return mapAll(bs, model.BookingCustomer.CustomerRecord), err
-		}},
+		aggregate.CustomerSource{Vendor: model.VendorGDAP, List: aggregate.MapRead(gdapCustomers, func(cs []model.GDAPCustomer) []model.CustomerRecord {
+			return mapAll(cs, model.GDAPCustomer.CustomerRecord)
+		})},
+		aggregate.CustomerSource{Vendor: model.VendorCrayon, List: aggregate.MapRead(crayonTenants, crayon.CustomerRecords)},
+		aggregate.CustomerSource{Vendor: model.VendorBokaMera, List: aggregate.MapRead(bookingCustomers, func(bs []model.BookingCustomer) []model.CustomerRecord {
+			return mapAll(bs, model.BookingCustomer.CustomerRecord)
+		})},
 	)
 }
 
@@ -121,22 +116,15 @@ func mapAll[T, U any](in []T, f func(T) U) []U {
 // tenants wires the tenant service: Crayon's customer tenants, enriched
 // with GDAP's customers.
 func (v *vendors) tenants() *aggregate.Tenants {
-	type page struct {
-		items []model.Tenant
-		total int64
-	}
-	list := aggregate.CachedBy(v.reads, "crayon.tenants", nil, func(ctx context.Context, q aggregate.TenantQuery) (page, error) {
+	list := aggregate.CachedBy(v.reads, "crayon.tenants", nil, func(ctx context.Context, q aggregate.TenantQuery) (aggregate.TenantListing, error) {
 		items, total, err := v.crayon.ListTenants(ctx, crayon.TenantFilter{
 			OrganizationID: q.OrganizationID, PublisherID: q.PublisherID, Type: q.Type,
 			DomainPrefix: q.DomainPrefix, Search: q.Q, Page: q.Page, PageSize: q.PageSize,
 		})
-		return page{items, total}, err
+		return aggregate.TenantListing{Items: items, Total: total}, err
 	})
 	return aggregate.NewTenants(aggregate.TenantBackend{
-		List: func(ctx context.Context, q aggregate.TenantQuery) ([]model.Tenant, int64, error) {
-			p, err := list(ctx, q)
-			return p.items, p.total, err
-		},
+		List:          list,
 		Get:           aggregate.CachedBy(v.reads, "crayon.tenant", func(id string) string { return id }, v.crayon.Tenant),
 		GDAPCustomers: v.gdapCustomers(),
 	})
@@ -192,7 +180,7 @@ func (v *vendors) snapshots(cfg config.Config, log *slog.Logger) *aggregate.Snap
 
 // crayonAllTenants is Crayon's full tenant list (every page) through the
 // read cache, shared by the customer list and the 360 view.
-func (v *vendors) crayonAllTenants() func(context.Context) ([]model.Tenant, error) {
+func (v *vendors) crayonAllTenants() aggregate.Read[[]model.Tenant] {
 	return aggregate.Cached(v.reads, "crayon.all_tenants", func(ctx context.Context) ([]model.Tenant, error) {
 		return v.crayon.AllTenants(ctx, crayon.TenantFilter{})
 	})
@@ -200,7 +188,7 @@ func (v *vendors) crayonAllTenants() func(context.Context) ([]model.Tenant, erro
 
 // gdapCustomers is GDAP's customer list through the read cache; the
 // customer list and the tenant enrichment share its entries.
-func (v *vendors) gdapCustomers() func(context.Context) ([]model.GDAPCustomer, error) {
+func (v *vendors) gdapCustomers() aggregate.Read[[]model.GDAPCustomer] {
 	return aggregate.Cached(v.reads, "gdap.customers", v.gdap.ListCustomers)
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/partnerhub/gateway/internal/auth"
@@ -54,20 +53,77 @@ func (rc *ReadCache) Len() int {
 	return rc.c.Len()
 }
 
+// Freshness says how old a read's answer is. The zero value is an answer
+// read from the vendor for this call.
+type Freshness struct {
+	// Age is the time since the answer was read from the vendor: 0 for a
+	// read made now, more for an answer served from the read cache.
+	Age time.Duration
+	// Stale says the answer is the vendor's last good one, served because
+	// the vendor failed now; Cause is that failure.
+	Stale bool
+	Cause error
+}
+
+// Older is the staler of f and g: a stale answer over a current one, else
+// the older. A result made of several reads carries the Older of theirs.
+func (f Freshness) Older(g Freshness) Freshness {
+	switch {
+	case f.Stale != g.Stale:
+		if g.Stale {
+			return g
+		}
+		return f
+	case g.Age > f.Age:
+		return g
+	}
+	return f
+}
+
+// Read is a vendor read that says how fresh its answer is; see Cached.
+type Read[T any] func(context.Context) (T, Freshness, error)
+
+// ReadBy is a Read with one argument.
+type ReadBy[A, T any] func(context.Context, A) (T, Freshness, error)
+
+// Live is a read made at the vendor on every call: its answer is always
+// fresh. A nil fn gives a nil Read.
+func Live[T any](fn func(context.Context) (T, error)) Read[T] {
+	if fn == nil {
+		return nil
+	}
+	return func(ctx context.Context) (T, Freshness, error) {
+		v, err := fn(ctx)
+		return v, Freshness{}, err
+	}
+}
+
+// LiveBy is Live for a read with one argument.
+func LiveBy[A, T any](fn func(context.Context, A) (T, error)) ReadBy[A, T] {
+	if fn == nil {
+		return nil
+	}
+	return func(ctx context.Context, a A) (T, Freshness, error) {
+		v, err := fn(ctx, a)
+		return v, Freshness{}, err
+	}
+}
+
 // Cached wraps a vendor read that takes no arguments. name identifies the
 // read (e.g. "gdap.customers"); reads wrapped under the same name and
 // result type share entries, so wrapping one vendor call once and using it
-// from several services makes them share its answers. A nil rc returns fn.
+// from several services makes them share its answers. A nil rc makes every
+// call a Live read.
 //
-// A read called through this package's services (the customer and tenant
-// services, One) reports a stale answer in its Source: the vendor's real
-// status now (error, timeout, unavailable), stale true and the answer's
-// age; called elsewhere, a stale value is returned like a fresh one.
-func Cached[T any](rc *ReadCache, name string, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
+// The result's Freshness says how old a cached answer is and whether it is
+// stale; this package's services turn it into the Source of the call: the
+// vendor's real status now (error, timeout, unavailable), stale true and
+// the answer's age.
+func Cached[T any](rc *ReadCache, name string, fn func(context.Context) (T, error)) Read[T] {
 	if rc == nil {
-		return fn
+		return Live(fn)
 	}
-	return func(ctx context.Context) (T, error) {
+	return func(ctx context.Context) (T, Freshness, error) {
 		return get(ctx, rc, name, "", fn)
 	}
 }
@@ -76,39 +132,41 @@ func Cached[T any](rc *ReadCache, name string, fn func(context.Context) (T, erro
 // into the cache key and must tell apart every two arguments that can give
 // different answers; nil uses the argument's Go syntax (%#v), which does
 // for strings, numbers and structs of them, not for pointers.
-func CachedBy[A, T any](rc *ReadCache, name string, key func(A) string, fn func(context.Context, A) (T, error)) func(context.Context, A) (T, error) {
+func CachedBy[A, T any](rc *ReadCache, name string, key func(A) string, fn func(context.Context, A) (T, error)) ReadBy[A, T] {
 	if rc == nil {
-		return fn
+		return LiveBy(fn)
 	}
 	if key == nil {
 		key = func(a A) string { return fmt.Sprintf("%#v", a) }
 	}
-	return func(ctx context.Context, a A) (T, error) {
+	return func(ctx context.Context, a A) (T, Freshness, error) {
 		return get(ctx, rc, name, key(a), func(ctx context.Context) (T, error) { return fn(ctx, a) })
 	}
 }
 
-func get[T any](ctx context.Context, rc *ReadCache, name, arg string, fn func(context.Context) (T, error)) (T, error) {
+func get[T any](ctx context.Context, rc *ReadCache, name, arg string, fn func(context.Context) (T, error)) (T, Freshness, error) {
 	var zero T
 	scope, ok := permissionScope(ctx)
 	if !ok {
-		return fn(ctx)
+		v, err := fn(ctx)
+		return v, Freshness{}, err
 	}
 	// The result type is part of the key, so a value read back always has
 	// the type its read returns, whatever names other reads use.
 	key := readcache.Key(name, reflect.TypeFor[T]().String(), scope, arg)
 	res, err := rc.c.Get(ctx, key, func(ctx context.Context) (any, error) { return fn(ctx) })
 	if err != nil {
-		return zero, err
+		return zero, Freshness{}, err
 	}
 	v, ok := res.Value.(T)
 	if !ok {
-		return zero, fmt.Errorf("read cache %s: entry holds %T, not %T", name, res.Value, zero)
+		return zero, Freshness{}, fmt.Errorf("read cache %s: entry holds %T, not %T", name, res.Value, zero)
 	}
+	f := Freshness{Age: res.Age}
 	if res.Stale {
-		noteStale(ctx, res.Age, res.LoadErr)
+		f.Stale, f.Cause = true, res.LoadErr
 	}
-	return v, nil
+	return v, f, nil
 }
 
 // permissionScope is the cache scope of the caller in ctx: its sorted,
@@ -123,65 +181,40 @@ func permissionScope(ctx context.Context) (string, bool) {
 	return readcache.Key(perms...), true
 }
 
-// readNote carries what a cached read learnt back to the code that turns
-// the call into a Source, through the call's context, so wrapped reads keep
-// the plain func(ctx) (T, error) shape.
-type readNote struct {
-	mu    sync.Mutex
-	stale bool
-	age   time.Duration
-	err   error
-}
-
-type readNoteKey struct{}
-
-func withReadNote(ctx context.Context) (context.Context, *readNote) {
-	n := &readNote{}
-	return context.WithValue(ctx, readNoteKey{}, n), n
-}
-
-// noteStale records that a read in ctx's call was answered from cache; a
-// call made of several reads reports the oldest.
-func noteStale(ctx context.Context, age time.Duration, err error) {
-	n, ok := ctx.Value(readNoteKey{}).(*readNote)
-	if !ok {
-		return
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !n.stale || age > n.age {
-		n.stale, n.age, n.err = true, age, err
-	}
-}
-
 // mark sets src stale when the call succeeded on a stale read: its status
 // becomes the vendor's failure, so an outage is never reported as ok, and
 // the detail says why and how old the served answer is.
-func (n *readNote) mark(src *Source) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !n.stale || src.Status != upstream.StatusOK {
+func (f Freshness) mark(src *Source) {
+	if !f.Stale || src.Status != upstream.StatusOK {
 		return
 	}
-	age := n.age.Round(time.Second)
-	if n.age < time.Second {
-		age = n.age.Round(time.Millisecond)
+	age := f.Age.Round(time.Second)
+	if f.Age < time.Second {
+		age = f.Age.Round(time.Millisecond)
 	}
-	ms := n.age.Milliseconds()
-	src.Stale, src.AgeMS = true, ms
-	if src.Status = upstream.SourceStatus(n.err); src.Status == upstream.StatusOK {
+	src.Stale, src.AgeMS = true, f.Age.Milliseconds()
+	if src.Status = upstream.SourceStatus(f.Cause); src.Status == upstream.StatusOK {
 		src.Status = upstream.StatusError // a stale answer always stands in for a failure
 	}
-	src.Detail = fmt.Sprintf("vendor failing (%s); serving its last good answer, %s old", upstream.Detail(n.err), age)
+	src.Detail = fmt.Sprintf("vendor failing (%s); serving its last good answer, %s old", upstream.Detail(f.Cause), age)
 }
 
-// timed runs one vendor call and describes it as a Source, stale when a
-// cached read inside it stood in for a failing vendor.
-func timed[T any](ctx context.Context, vendor string, fn func(context.Context) (T, error)) (T, Source, error) {
-	ctx, note := withReadNote(ctx)
+// timed runs one vendor read and describes it as a Source, stale when the
+// read's answer stood in for a failing vendor; the source's asOf is when
+// the answer was read from the vendor.
+func timed[T any](ctx context.Context, vendor string, fn Read[T]) (T, Source, error) {
 	start := time.Now()
-	v, err := fn(ctx)
+	v, f, err := fn(ctx)
 	src := sourceOf(vendor, err, time.Since(start))
-	note.mark(&src)
+	src.asOf = start.Add(-f.Age)
+	f.mark(&src)
 	return v, src, err
+}
+
+// MapRead is r with its answer passed through f, keeping its freshness.
+func MapRead[T, U any](r Read[T], f func(T) U) Read[U] {
+	return func(ctx context.Context) (U, Freshness, error) {
+		v, fr, err := r(ctx)
+		return f(v), fr, err
+	}
 }

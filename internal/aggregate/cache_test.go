@@ -72,7 +72,7 @@ func TestCachedScopesEntriesByPermissionSet(t *testing.T) {
 		{"no caller again", ctx, 5},
 	}
 	for _, s := range steps {
-		if _, err := read(s.ctx); err != nil {
+		if _, _, err := read(s.ctx); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
 		if n := stub.calls.Load(); n != s.calls {
@@ -135,15 +135,15 @@ func TestCachedNeverHidesDefiniteAnswers(t *testing.T) {
 		return model.Tenant{ID: id}, nil
 	})
 	ctx := as(t.Context(), "alice", "tenants:read")
-	if tn, err := get(ctx, "7"); err != nil || tn.ID != "7" {
+	if tn, _, err := get(ctx, "7"); err != nil || tn.ID != "7" {
 		t.Fatalf("got %+v, %v", tn, err)
 	}
-	if tn, err := get(ctx, "8"); err != nil || tn.ID != "8" {
+	if tn, _, err := get(ctx, "8"); err != nil || tn.ID != "8" {
 		t.Fatalf("the argument is not part of the key: got %+v, %v", tn, err)
 	}
 	gone.Store(true)
 	clk.Advance(2 * time.Second)
-	if _, err := get(ctx, "7"); !errors.Is(err, upstream.ErrNotFound) {
+	if _, _, err := get(ctx, "7"); !errors.Is(err, upstream.ErrNotFound) {
 		t.Fatalf("a vendor's not-found was hidden by a stale answer: %v", err)
 	}
 }
@@ -153,9 +153,9 @@ func TestTenantsStaleSourceAndSharedValueUntouched(t *testing.T) {
 	gdapFails := atomic.Bool{}
 	crayonPage := []model.Tenant{{ID: "1", MicrosoftTenantID: "aaaa"}}
 	svc := NewTenants(TenantBackend{
-		List: func(context.Context, TenantQuery) ([]model.Tenant, int64, error) {
-			return crayonPage, 1, nil // what a cached read hands out: shared
-		},
+		List: LiveBy(func(context.Context, TenantQuery) (TenantListing, error) {
+			return TenantListing{Items: crayonPage, Total: 1}, nil // what a cached read hands out: shared
+		}),
 		GDAPCustomers: Cached(rc, "gdap.customers", func(context.Context) ([]model.GDAPCustomer, error) {
 			if gdapFails.Load() {
 				return nil, &upstream.Error{Vendor: "gdap", Status: 500}
@@ -193,9 +193,34 @@ func TestNewReadCacheZeroTTLIsOff(t *testing.T) {
 	stub := &vendorStub{}
 	read := Cached(rc, "x", stub.list)
 	ctx := as(t.Context(), "alice", "customers:read")
-	_, _ = read(ctx)
-	_, _ = read(ctx)
+	_, _, _ = read(ctx)
+	_, _, _ = read(ctx)
 	if stub.calls.Load() != 2 {
 		t.Fatalf("a disabled cache cached: %d calls", stub.calls.Load())
+	}
+}
+
+func TestCachedResultCarriesItsFreshness(t *testing.T) {
+	rc, clk := newTestReadCache(t)
+	stub := &vendorStub{}
+	read := Cached(rc, "crayon.list", stub.list)
+	ctx := as(t.Context(), "alice", "customers:read")
+	if _, f, err := read(ctx); err != nil || f != (Freshness{}) {
+		t.Fatalf("first read: %+v, %v; want a fresh answer", f, err)
+	}
+	clk.Advance(500 * time.Millisecond) // within the TTL
+	if _, f, err := read(ctx); err != nil || f.Stale || f.Age != 500*time.Millisecond {
+		t.Fatalf("cache hit: %+v, %v; want age 500ms, not stale", f, err)
+	}
+	failure := &upstream.Error{Vendor: "crayon", Status: 503}
+	stub.fail(failure)
+	clk.Advance(10 * time.Second)
+	_, f, err := read(ctx)
+	if err != nil || !f.Stale || f.Age != 10500*time.Millisecond || !errors.Is(f.Cause, failure) {
+		t.Fatalf("stale read: %+v, %v; want stale, 10.5s old, caused by the 503", f, err)
+	}
+	// Several reads: the stale one wins over an older fresh one.
+	if got := (Freshness{Age: time.Hour}).Older(f); !got.Stale {
+		t.Errorf("Older chose %+v over the stale read", got)
 	}
 }

@@ -32,7 +32,7 @@ func TestOpenBreakerCauseReachesTheCaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list := func(ctx context.Context) ([]model.CustomerRecord, error) {
+	list := Live(func(ctx context.Context) ([]model.CustomerRecord, error) {
 		req, err := http.NewRequest(http.MethodGet, vendor.URL, nil)
 		if err != nil {
 			return nil, err
@@ -40,7 +40,7 @@ func TestOpenBreakerCauseReachesTheCaller(t *testing.T) {
 		return nil, up.Do(ctx, upstream.Call{Op: "list", Request: req, Idempotent: true, Handle: func(r *http.Response) error {
 			return &upstream.Error{Status: r.StatusCode}
 		}})
-	}
+	})
 	customers := NewCustomers(CustomerSource{Vendor: model.VendorGDAP, List: list})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/upstream"
@@ -40,18 +41,18 @@ const StatusNotApplicable = "not_applicable"
 // CustomerViewBackend is what the 360 view needs from the vendors; run.go
 // adapts the vendor clients to it.
 type CustomerViewBackend struct {
-	GDAPCustomers func(ctx context.Context) ([]model.GDAPCustomer, error)
+	GDAPCustomers Read[[]model.GDAPCustomer]
 	// CrayonTenants lists every customer tenant of the organization.
-	CrayonTenants func(ctx context.Context) ([]model.Tenant, error)
+	CrayonTenants Read[[]model.Tenant]
 	// CrayonTenant reads one tenant; an unknown id is upstream.ErrNotFound.
-	CrayonTenant func(ctx context.Context, id string) (model.Tenant, error)
+	CrayonTenant ReadBy[string, model.Tenant]
 	Agreements   func(ctx context.Context, tenantID string) ([]model.Agreement, error)
 	// Licenses lists DBSync licensed users of company ("" for all).
 	Licenses func(ctx context.Context, company string) ([]model.License, error)
 	// BookingCustomer reads one booking customer; unknown is upstream.ErrNotFound.
-	BookingCustomer func(ctx context.Context, id string) (model.BookingCustomer, error)
+	BookingCustomer ReadBy[string, model.BookingCustomer]
 	// SearchBookings lists booking customers whose name or e-mail contains text.
-	SearchBookings func(ctx context.Context, text string) ([]model.BookingCustomer, error)
+	SearchBookings ReadBy[string, []model.BookingCustomer]
 	// Snapshot, when set, is the current customer snapshot: customers are
 	// identified from its indexes instead of from full vendor lists.
 	Snapshot func(ctx context.Context) (*Snapshot, error)
@@ -65,13 +66,32 @@ type CustomerViews struct{ b CustomerViewBackend }
 // NewCustomerViews returns the service over b.
 func NewCustomerViews(b CustomerViewBackend) *CustomerViews { return &CustomerViews{b: b} }
 
+// Names of the view's sections, as GET /v1/customers/{id}?include= names
+// them, in the order the view lists them.
+const (
+	SectionGDAP              = "gdap"
+	SectionTenants           = "tenants"
+	SectionAgreements        = "agreements"
+	SectionLicenses          = "licenses"
+	SectionBookingRecords    = "booking_records"
+	SectionSubscriptions     = "subscriptions"
+	SectionGDAPRelationships = "gdap_relationships"
+)
+
+// SectionNames lists every section of the view.
+var SectionNames = []string{SectionGDAP, SectionTenants, SectionAgreements, SectionLicenses,
+	SectionBookingRecords, SectionSubscriptions, SectionGDAPRelationships}
+
 // Section says where a part of the view came from and how that went:
 // Status is a source status (ok, error, timeout, unavailable) or
-// StatusNotApplicable.
+// StatusNotApplicable. AsOf is when the section's data was read from its
+// vendor: older than the answer when it came from the read cache or the
+// snapshot; the answer's time when the vendor was not asked or failed.
 type Section struct {
-	Vendor string `json:"vendor"`
-	Status string `json:"status"`
-	Detail string `json:"detail,omitempty"`
+	Vendor string    `json:"vendor"`
+	Status string    `json:"status"`
+	Detail string    `json:"detail,omitempty"`
+	AsOf   time.Time `json:"as_of"`
 }
 
 // GDAPSection is GDAP's record of the customer's Microsoft tenant; Item is
@@ -114,26 +134,60 @@ type BookingSection struct {
 	Items []model.BookingCustomer `json:"items"`
 }
 
-// CustomerView is the customer 360 view. Every section is always present:
-// a failed vendor leaves its section's items empty and says why.
+// CustomerView is the customer 360 view. Every section asked for is
+// present (all of them unless the caller named some): a failed vendor
+// leaves its section's items empty and says why. A section not asked for
+// is nil, and its vendor is not called.
 type CustomerView struct {
-	Customer       model.Customer   `json:"customer"`
-	GDAP           GDAPSection      `json:"gdap"`
-	Tenants        TenantSection    `json:"tenants"`
-	Agreements     AgreementSection `json:"agreements"`
-	Licenses       LicenseSection   `json:"licenses"`
-	BookingRecords BookingSection   `json:"booking_records"`
+	Customer       model.Customer    `json:"customer"`
+	GDAP           *GDAPSection      `json:"gdap,omitempty"`
+	Tenants        *TenantSection    `json:"tenants,omitempty"`
+	Agreements     *AgreementSection `json:"agreements,omitempty"`
+	Licenses       *LicenseSection   `json:"licenses,omitempty"`
+	BookingRecords *BookingSection   `json:"booking_records,omitempty"`
 	extraSections
 	// Sources has one entry per vendor asked (durations add up the rounds).
 	Sources []Source `json:"sources"`
-	// Complete is true when every section that applies is ok.
+	// Complete is true when every section present that applies is ok.
 	Complete bool `json:"complete"`
 }
 
-// Get builds the view of the customer key names. An id no vendor knows is
-// a *CustomerNotFoundError; when the vendors that could identify the
-// customer failed, a *VendorsFailedError.
-func (s *CustomerViews) Get(ctx context.Context, key CustomerKey) (CustomerView, error) {
+// sectionList is the view's present sections.
+func (v *CustomerView) sectionList() []*Section {
+	var out []*Section
+	if v.GDAP != nil {
+		out = append(out, &v.GDAP.Section)
+	}
+	if v.Tenants != nil {
+		out = append(out, &v.Tenants.Section)
+	}
+	if v.Agreements != nil {
+		out = append(out, &v.Agreements.Section)
+	}
+	if v.Licenses != nil {
+		out = append(out, &v.Licenses.Section)
+	}
+	if v.BookingRecords != nil {
+		out = append(out, &v.BookingRecords.Section)
+	}
+	if v.Subscriptions != nil {
+		out = append(out, &v.Subscriptions.Section)
+	}
+	if v.GDAPRelationships != nil {
+		out = append(out, &v.GDAPRelationships.Section)
+	}
+	return out
+}
+
+// Get builds the view of the customer key names, with the sections named
+// in include (every section when include is empty). The customer is always
+// identified first; only the vendors of the included sections are asked
+// beyond that. An id no vendor knows is a *CustomerNotFoundError; when the
+// vendors that could identify the customer failed, a *VendorsFailedError.
+// A key naming a vendor record merged into another customer (an alias)
+// gives that customer's view: the view's customer id is then not key's.
+func (s *CustomerViews) Get(ctx context.Context, key CustomerKey, include ...string) (CustomerView, error) {
+	want := func(section string) bool { return len(include) == 0 || slices.Contains(include, section) }
 	idCtx, cancel := shareOf(ctx, identifyShare)
 	var (
 		id  identity
@@ -158,14 +212,25 @@ func (s *CustomerViews) Get(ctx context.Context, key CustomerKey) (CustomerView,
 	if err != nil {
 		return CustomerView{}, err
 	}
-	v := CustomerView{Customer: id.customer, GDAP: id.gdap, Tenants: id.tenants}
-	extra := s.startExtra(ctx, id, &v) // beside the sections below
-	sections := s.sections(ctx, id, &v)
+	v := CustomerView{Customer: id.customer}
+	if want(SectionGDAP) {
+		v.GDAP = &id.gdap
+	}
+	if want(SectionTenants) {
+		v.Tenants = &id.tenants
+	}
+	extra := s.startExtra(ctx, id, &v, want) // beside the sections below
+	sections := s.sections(ctx, id, &v, want)
 	v.Sources = mergeSources(id.sources, append(sections, extra()...))
 	v.Complete = true
-	for _, sec := range append([]Section{v.GDAP.Section, v.Tenants.Section, v.Agreements.Section, v.Licenses.Section, v.BookingRecords.Section}, v.counted()...) {
-		if sec.Status != upstream.StatusOK && sec.Status != StatusNotApplicable {
+	now := time.Now().UTC()
+	for _, sec := range v.sectionList() {
+		// Unknown does not count: nothing the vendor could give is missing.
+		if sec.Status != upstream.StatusOK && sec.Status != StatusNotApplicable && sec.Status != StatusUnknown {
 			v.Complete = false
+		}
+		if sec.AsOf.IsZero() {
+			sec.AsOf = now // nothing was read: the section's state is as of the answer
 		}
 	}
 	return v, nil
@@ -173,13 +238,13 @@ func (s *CustomerViews) Get(ctx context.Context, key CustomerKey) (CustomerView,
 
 // store runs fn as a fan-out call whose result is kept by the closure;
 // fanOut waits for every call, so reading it afterwards is safe.
-func store[T any](vendor string, dst *T, fn func(context.Context) (T, error)) call[struct{}] {
-	return call[struct{}]{vendor: vendor, fn: func(ctx context.Context) (struct{}, error) {
-		v, err := fn(ctx)
+func store[T any](vendor string, dst *T, fn Read[T]) call[struct{}] {
+	return call[struct{}]{vendor: vendor, fn: func(ctx context.Context) (struct{}, Freshness, error) {
+		v, f, err := fn(ctx)
 		if err == nil {
 			*dst = v
 		}
-		return struct{}{}, err
+		return struct{}{}, f, err
 	}}
 }
 
@@ -192,7 +257,11 @@ func sourcesOf(outs []outcome[struct{}]) []Source {
 }
 
 func sectionOf(src Source) Section {
-	return Section{Vendor: src.Vendor, Status: src.Status, Detail: src.Detail}
+	sec := Section{Vendor: src.Vendor, Status: src.Status, Detail: src.Detail}
+	if src.Status == upstream.StatusOK || src.Stale { // data was read
+		sec.AsOf = src.asOf.UTC()
+	}
+	return sec
 }
 
 func notApplicable(vendor, detail string) Section {
@@ -213,6 +282,7 @@ func worst(srcs []Source) Source {
 		w.DurationMS = max(w.DurationMS, s.DurationMS)
 		w.Stale = w.Stale || s.Stale
 		w.AgeMS = max(w.AgeMS, s.AgeMS) // the oldest part
+		w.asOf = oldest(w.asOf, s.asOf)
 	}
 	return w
 }

@@ -27,7 +27,7 @@ type ExtraBackend struct {
 	Subscriptions func(ctx context.Context, tenantID string) ([]model.Subscription, error)
 	// Relationships lists the partner's GDAP relationships, or
 	// ErrNoRelationshipListing.
-	Relationships func(ctx context.Context) ([]model.GDAPRelationship, error)
+	Relationships Read[[]model.GDAPRelationship]
 }
 
 // RelationshipSection is the customer's GDAP relationships (status, roles,
@@ -42,23 +42,14 @@ type RelationshipSection struct {
 type extraSections struct {
 	// Subscriptions are the Crayon subscriptions of the customer's tenants
 	// with totals per product.
-	Subscriptions SubscriptionSection `json:"subscriptions"`
+	Subscriptions *SubscriptionSection `json:"subscriptions,omitempty"`
 	// GDAPRelationships are the partner's delegated-admin relationships
 	// with the customer's Microsoft tenant.
-	GDAPRelationships RelationshipSection `json:"gdap_relationships"`
-}
-
-// counted are the extra sections whose status decides Complete.
-func (e *extraSections) counted() []Section {
-	out := []Section{e.Subscriptions.Section}
-	if e.GDAPRelationships.Status != StatusUnknown {
-		out = append(out, e.GDAPRelationships.Section)
-	}
-	return out
+	GDAPRelationships *RelationshipSection `json:"gdap_relationships,omitempty"`
 }
 
 // relationshipSection reads GDAP's relationships and keeps the customer's.
-func relationshipSection(ctx context.Context, list func(context.Context) ([]model.GDAPRelationship, error), tenantID string) (RelationshipSection, []Source) {
+func relationshipSection(ctx context.Context, list Read[[]model.GDAPRelationship], tenantID string) (RelationshipSection, []Source) {
 	sec := RelationshipSection{Items: []model.GDAPRelationship{}}
 	switch {
 	case list == nil:
@@ -99,22 +90,30 @@ func relationshipSection(ctx context.Context, list func(context.Context) ([]mode
 	return sec, []Source{o.source}
 }
 
-// startExtra reads the extra sections concurrently with the rest of the
-// view; the returned func waits for them and gives their sources.
-func (s *CustomerViews) startExtra(ctx context.Context, id identity, v *CustomerView) func() []Source {
+// startExtra reads the wanted extra sections concurrently with the rest of
+// the view; the returned func waits for them and gives their sources.
+func (s *CustomerViews) startExtra(ctx context.Context, id identity, v *CustomerView, want func(string) bool) func() []Source {
 	subs, rels := make(chan []Source, 1), make(chan []Source, 1)
-	go func() {
-		sec, srcs := subscriptionSection(ctx, s.b.Extra.Subscriptions, id.tenants)
-		for i := range sec.Items {
-			sec.Items[i].CustomerID = id.customer.ID
-		}
-		v.Subscriptions = sec
-		subs <- srcs
-	}()
-	go func() {
-		sec, srcs := relationshipSection(ctx, s.b.Extra.Relationships, id.customer.MicrosoftTenantID)
-		v.GDAPRelationships = sec
-		rels <- srcs
-	}()
+	if want(SectionSubscriptions) {
+		go func() {
+			sec, srcs := subscriptionSection(ctx, s.b.Extra.Subscriptions, id.tenants)
+			for i := range sec.Items {
+				sec.Items[i].CustomerID = id.customer.ID
+			}
+			v.Subscriptions = &sec
+			subs <- srcs
+		}()
+	} else {
+		subs <- nil
+	}
+	if want(SectionGDAPRelationships) {
+		go func() {
+			sec, srcs := relationshipSection(ctx, s.b.Extra.Relationships, id.customer.MicrosoftTenantID)
+			v.GDAPRelationships = &sec
+			rels <- srcs
+		}()
+	} else {
+		rels <- nil
+	}
 	return func() []Source { return append(<-subs, <-rels...) }
 }

@@ -62,17 +62,9 @@ func ParseCustomerID(id string) (CustomerKey, bool) {
 // answered, and none knows it.
 type CustomerNotFoundError struct {
 	ID string
-	// CanonicalID is set when ID names a vendor record that belongs to a
-	// customer listed under another id.
-	CanonicalID string
 }
 
-func (e *CustomerNotFoundError) Error() string {
-	if e.CanonicalID != "" {
-		return "customer " + e.ID + " is listed as " + e.CanonicalID
-	}
-	return "no customer " + e.ID
-}
+func (e *CustomerNotFoundError) Error() string { return "no customer " + e.ID }
 
 // identity is what the identify round found.
 type identity struct {
@@ -135,7 +127,7 @@ func (s *CustomerViews) identifyCrayon(ctx context.Context, key CustomerKey) (id
 	)
 	outs := fanOut(ctx, []call[struct{}]{
 		store(model.VendorGDAP, &gdap, s.b.GDAPCustomers),
-		store(model.VendorCrayon, &tenant, func(ctx context.Context) (model.Tenant, error) { return s.b.CrayonTenant(ctx, key.ID) }),
+		store(model.VendorCrayon, &tenant, func(ctx context.Context) (model.Tenant, Freshness, error) { return s.b.CrayonTenant(ctx, key.ID) }),
 	})
 	if err := outs[1].err; err != nil {
 		if errors.Is(err, upstream.ErrNotFound) {
@@ -149,22 +141,29 @@ func (s *CustomerViews) identifyCrayon(ctx context.Context, key CustomerKey) (id
 	// Only what merges with this tenant matters; another Crayon tenant
 	// sharing its domain (not read here) could still claim it in the list.
 	id, ok := s.resolve(key.String(), gdap, []model.Tenant{tenant}, outs[0].source, outs[1].source)
-	if !ok {
-		canonical := ""
-		for _, c := range Merge(records(gdap, []model.Tenant{tenant})) {
-			if slices.Contains(c.References, model.VendorRef{Vendor: model.VendorCrayon, ID: tenant.ID}) {
-				canonical = c.ID
-			}
-		}
-		return identity{}, &CustomerNotFoundError{ID: key.String(), CanonicalID: canonical}
+	if ok {
+		return id, nil
 	}
-	return id, nil
+	// The tenant is merged into a customer listed under another id (its
+	// Microsoft tenant's): identify that customer in full, so the view is
+	// the one its own id gives.
+	for _, c := range Merge(records(gdap, []model.Tenant{tenant})) {
+		if !slices.Contains(c.References, model.VendorRef{Vendor: model.VendorCrayon, ID: tenant.ID}) {
+			continue
+		}
+		if canonical, ok := ParseCustomerID(c.ID); ok && canonical.Kind == KeyMicrosoft {
+			return s.identifyMicrosoft(ctx, canonical)
+		}
+	}
+	return identity{}, &CustomerNotFoundError{ID: key.String()}
 }
 
 func (s *CustomerViews) identifyBooking(ctx context.Context, key CustomerKey) (identity, error) {
 	var b model.BookingCustomer
 	outs := fanOut(ctx, []call[struct{}]{
-		store(model.VendorBokaMera, &b, func(ctx context.Context) (model.BookingCustomer, error) { return s.b.BookingCustomer(ctx, key.ID) }),
+		store(model.VendorBokaMera, &b, func(ctx context.Context) (model.BookingCustomer, Freshness, error) {
+			return s.b.BookingCustomer(ctx, key.ID)
+		}),
 	})
 	if err := outs[0].err; err != nil {
 		if errors.Is(err, upstream.ErrNotFound) {

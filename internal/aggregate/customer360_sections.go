@@ -5,22 +5,36 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/upstream"
 )
 
-// sections runs the second round: agreements, licenses and booking records
-// concurrently, filling v; it returns the round's sources. Each section
-// fails as a whole: partial items would look complete.
-func (s *CustomerViews) sections(ctx context.Context, id identity, v *CustomerView) []Source {
+// sections runs the second round: the wanted ones of agreements, licenses
+// and booking records concurrently, filling v; it returns the round's
+// sources. Each section fails as a whole: partial items would look
+// complete.
+func (s *CustomerViews) sections(ctx context.Context, id identity, v *CustomerView, want func(string) bool) []Source {
 	var agreementSrcs, licenseSrcs, bookingSrcs []Source
-	done := make(chan struct{}, 2)
-	go func() { v.Agreements, agreementSrcs = s.agreementSection(ctx, id); done <- struct{}{} }()
-	go func() { v.Licenses, licenseSrcs = s.licenseSection(ctx, id); done <- struct{}{} }()
-	v.BookingRecords, bookingSrcs = s.bookingSection(ctx, id)
-	<-done
-	<-done
+	var wg sync.WaitGroup
+	if want(SectionAgreements) {
+		wg.Go(func() {
+			sec, srcs := s.agreementSection(ctx, id)
+			v.Agreements, agreementSrcs = &sec, srcs
+		})
+	}
+	if want(SectionLicenses) {
+		wg.Go(func() {
+			sec, srcs := s.licenseSection(ctx, id)
+			v.Licenses, licenseSrcs = &sec, srcs
+		})
+	}
+	if want(SectionBookingRecords) {
+		sec, srcs := s.bookingSection(ctx, id)
+		v.BookingRecords, bookingSrcs = &sec, srcs
+	}
+	wg.Wait()
 	return slices.Concat(agreementSrcs, licenseSrcs, bookingSrcs)
 }
 
@@ -41,7 +55,7 @@ func (s *CustomerViews) agreementSection(ctx context.Context, id identity) (Agre
 		return sec, nil
 	}
 	agreements, srcs, ok := readEach(ctx, &sec.Section, model.VendorCrayon, id.tenants.Items,
-		func(ctx context.Context, t model.Tenant) ([]model.Agreement, error) { return s.b.Agreements(ctx, t.ID) })
+		LiveBy(func(ctx context.Context, t model.Tenant) ([]model.Agreement, error) { return s.b.Agreements(ctx, t.ID) }))
 	if !ok {
 		return sec, srcs
 	}
@@ -86,7 +100,7 @@ func (s *CustomerViews) licenseSection(ctx context.Context, id identity) (Licens
 	if len(companies) == 0 {
 		return sec, nil
 	}
-	licenses, srcs, ok := readEach(ctx, &sec.Section, model.VendorDBSync, companies, s.b.Licenses)
+	licenses, srcs, ok := readEach(ctx, &sec.Section, model.VendorDBSync, companies, LiveBy(s.b.Licenses))
 	if !ok {
 		return sec, srcs
 	}
@@ -139,11 +153,11 @@ func (s *CustomerViews) bookingSection(ctx context.Context, id identity) (Bookin
 // readEach makes one vendor read per key, concurrently, and sets the
 // section's status to the worst of them; ok is false when any failed, and
 // then the section stays empty: partial items would look complete.
-func readEach[K, T any](ctx context.Context, sec *Section, vendor string, keys []K, read func(context.Context, K) (T, error)) (vals []T, srcs []Source, ok bool) {
+func readEach[K, T any](ctx context.Context, sec *Section, vendor string, keys []K, read ReadBy[K, T]) (vals []T, srcs []Source, ok bool) {
 	vals = make([]T, len(keys))
 	calls := make([]call[struct{}], len(keys))
 	for i, k := range keys {
-		calls[i] = store(vendor, &vals[i], func(ctx context.Context) (T, error) { return read(ctx, k) })
+		calls[i] = store(vendor, &vals[i], func(ctx context.Context) (T, Freshness, error) { return read(ctx, k) })
 	}
 	srcs = sourcesOf(fanOut(ctx, calls))
 	w := worst(srcs)

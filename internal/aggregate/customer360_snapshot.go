@@ -44,9 +44,7 @@ func (s *CustomerViews) identifySnapshot(ctx context.Context, key CustomerKey) (
 		if !ok || t.Status == model.TenantStatusRemoved {
 			return identity{}, true, &CustomerNotFoundError{ID: key.String()}
 		}
-		if c.ID != key.String() {
-			return identity{}, true, &CustomerNotFoundError{ID: key.String(), CanonicalID: c.ID}
-		}
+		// c may be listed under another id (the tenant is an alias of it).
 		return fromSnapshot(snap, c, gdapSrc, crayonSrc), true, nil
 	case KeyBokaMera:
 		b, ok := snap.BookingCustomer(key.ID)

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -26,6 +27,16 @@ type fakeVendors struct {
 	fail     map[string]error // vendor -> error every call of it returns
 	hang     string           // vendor whose calls wait for the deadline
 	licDL    time.Duration    // time left on the Licenses call's deadline
+	calls    map[string]int   // backend function -> calls
+}
+
+func (f *fakeVendors) note(fn string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[fn]++
 }
 
 func (f *fakeVendors) err(ctx context.Context, vendor string) error {
@@ -57,17 +68,20 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 		{Company: "Fabrikam Oy", User: "olle@gmail.com"},
 	}
 	return CustomerViewBackend{
-		GDAPCustomers: func(ctx context.Context) ([]model.GDAPCustomer, error) {
+		GDAPCustomers: Live(func(ctx context.Context) ([]model.GDAPCustomer, error) {
+			f.note("GDAPCustomers")
 			if err := f.err(ctx, model.VendorGDAP); err != nil {
 				return nil, err
 			}
 			return []model.GDAPCustomer{{MicrosoftTenantID: contosoTenant, CompanyName: "Contoso AB", Domain: "contosoab.onmicrosoft.com",
 				PrimaryContact: &model.Contact{Email: "anna@contoso.se"}}}, nil
-		},
-		CrayonTenants: func(ctx context.Context) ([]model.Tenant, error) {
+		}),
+		CrayonTenants: Live(func(ctx context.Context) ([]model.Tenant, error) {
+			f.note("CrayonTenants")
 			return tenants, f.err(ctx, model.VendorCrayon)
-		},
-		CrayonTenant: func(ctx context.Context, id string) (model.Tenant, error) {
+		}),
+		CrayonTenant: LiveBy(func(ctx context.Context, id string) (model.Tenant, error) {
+			f.note("CrayonTenant")
 			if err := f.err(ctx, model.VendorCrayon); err != nil {
 				return model.Tenant{}, err
 			}
@@ -77,8 +91,9 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 				}
 			}
 			return model.Tenant{}, &upstream.Error{Vendor: model.VendorCrayon, Status: 404, Err: upstream.ErrNotFound}
-		},
+		}),
 		Agreements: func(ctx context.Context, id string) ([]model.Agreement, error) {
+			f.note("Agreements")
 			if err := f.err(ctx, model.VendorCrayon); err != nil {
 				return nil, err
 			}
@@ -88,6 +103,7 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 			return nil, nil
 		},
 		Licenses: func(ctx context.Context, company string) ([]model.License, error) {
+			f.note("Licenses")
 			if dl, ok := ctx.Deadline(); ok {
 				f.mu.Lock()
 				f.licDL = time.Until(dl)
@@ -99,7 +115,8 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 			// Like a vendor that matches loosely: the caller must filter.
 			return users, nil
 		},
-		BookingCustomer: func(ctx context.Context, id string) (model.BookingCustomer, error) {
+		BookingCustomer: LiveBy(func(ctx context.Context, id string) (model.BookingCustomer, error) {
+			f.note("BookingCustomer")
 			if err := f.err(ctx, model.VendorBokaMera); err != nil {
 				return model.BookingCustomer{}, err
 			}
@@ -109,8 +126,9 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 				}
 			}
 			return model.BookingCustomer{}, &upstream.Error{Vendor: model.VendorBokaMera, Err: upstream.ErrNotFound}
-		},
-		SearchBookings: func(ctx context.Context, text string) ([]model.BookingCustomer, error) {
+		}),
+		SearchBookings: LiveBy(func(ctx context.Context, text string) ([]model.BookingCustomer, error) {
+			f.note("SearchBookings")
 			f.mu.Lock()
 			f.searched = append(f.searched, text)
 			f.mu.Unlock()
@@ -118,7 +136,7 @@ func (f *fakeVendors) backend() CustomerViewBackend {
 				return nil, err
 			}
 			return people, nil // loose matching again
-		},
+		}),
 	}
 }
 
@@ -290,10 +308,18 @@ func TestCustomerViewIdentification(t *testing.T) {
 		}
 	})
 	t.Run("crayon id of a tenant listed under its microsoft id", func(t *testing.T) {
-		_, err := views(&fakeVendors{}).Get(ctx, CustomerKey{KeyCrayon, "1001"})
-		var nf *CustomerNotFoundError
-		if !errors.As(err, &nf) || nf.CanonicalID != "ms-"+contosoTenant {
-			t.Fatalf("got %v, want not found naming ms-%s", err, contosoTenant)
+		v, err := views(&fakeVendors{}).Get(ctx, CustomerKey{KeyCrayon, "1001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		canonical, err := views(&fakeVendors{}).Get(ctx, CustomerKey{KeyMicrosoft, contosoTenant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The alias answers the canonical customer, as its own id does.
+		if v.Customer.ID != "ms-"+contosoTenant || !reflect.DeepEqual(v.Customer, canonical.Customer) ||
+			!slices.Equal(v.Customer.Aliases, []string{"crayon-1001"}) || v.GDAP.Item == nil || len(v.Tenants.Items) != 1 {
+			t.Fatalf("view of crayon-1001: customer %+v gdap %+v tenants %+v", v.Customer, v.GDAP, v.Tenants)
 		}
 	})
 	t.Run("crayon id", func(t *testing.T) {
@@ -359,5 +385,91 @@ func TestCustomerViewIdentifyLeavesSectionsTime(t *testing.T) {
 	// would be 0.85 × 0.15 × 600ms.
 	if f.licDL < 120*time.Millisecond {
 		t.Errorf("licenses call got %v of a 600ms request", f.licDL)
+	}
+}
+
+func TestCustomerViewIncludeReadsOnlyTheNamedSections(t *testing.T) {
+	f := &fakeVendors{}
+	b := f.backend()
+	b.Extra = ExtraBackend{
+		Subscriptions: func(context.Context, string) ([]model.Subscription, error) {
+			f.note("Subscriptions")
+			return nil, nil
+		},
+		Relationships: Live(func(context.Context) ([]model.GDAPRelationship, error) {
+			f.note("Relationships")
+			return nil, nil
+		}),
+	}
+	before := time.Now().UTC()
+	v, err := NewCustomerViews(b).Get(context.Background(), CustomerKey{KeyMicrosoft, contosoTenant}, SectionLicenses, SectionTenants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Licenses == nil || v.Tenants == nil || v.GDAP != nil || v.Agreements != nil || v.BookingRecords != nil ||
+		v.Subscriptions != nil || v.GDAPRelationships != nil {
+		t.Fatalf("sections present: %+v", v)
+	}
+	if len(v.Licenses.Items) != 1 || len(v.Tenants.Items) != 1 || !v.Complete {
+		t.Errorf("licenses %+v tenants %+v complete %v", v.Licenses, v.Tenants, v.Complete)
+	}
+	// Identification reads GDAP and Crayon; beyond that only DBSync is asked.
+	for _, fn := range []string{"Agreements", "SearchBookings", "BookingCustomer", "Subscriptions", "Relationships"} {
+		if n := f.calls[fn]; n != 0 {
+			t.Errorf("%s called %d times for include=licenses,tenants", fn, n)
+		}
+	}
+	if f.calls["Licenses"] == 0 {
+		t.Error("licenses not read")
+	}
+	for _, s := range v.Sources {
+		if s.Vendor == model.VendorBokaMera {
+			t.Errorf("sources name bokamera, which was not asked: %+v", v.Sources)
+		}
+	}
+	for name, sec := range map[string]Section{"licenses": v.Licenses.Section, "tenants": v.Tenants.Section} {
+		if sec.AsOf.Before(before) || sec.AsOf.After(time.Now()) || sec.AsOf.Location() != time.UTC {
+			t.Errorf("%s as_of %v, want the time of this read (after %v), in UTC", name, sec.AsOf, before)
+		}
+	}
+
+	// Without include every section is there.
+	all, err := NewCustomerViews(b).Get(context.Background(), CustomerKey{KeyMicrosoft, contosoTenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.GDAP == nil || all.Agreements == nil || all.BookingRecords == nil || all.Subscriptions == nil || all.GDAPRelationships == nil {
+		t.Fatalf("a section is missing without include: %+v", all)
+	}
+}
+
+// A section served from the snapshot is as old as the snapshot's read, and
+// an alias of a merged customer answers that customer.
+func TestCustomerViewFromSnapshot(t *testing.T) {
+	f := &fakeVendors{}
+	b := f.backend()
+	gdap, _, _ := b.GDAPCustomers(context.Background())
+	tenants, _, _ := b.CrayonTenants(context.Background())
+	snap := newSnapshot(gdap, tenants, nil, nil)
+	read := time.Now().Add(-time.Hour)
+	for i := range snap.parts {
+		snap.parts[i] = part{has: true, at: read, last: Source{Vendor: partVendors[i], Status: upstream.StatusOK}}
+	}
+	b.Snapshot = func(context.Context) (*Snapshot, error) { return snap, nil }
+	v, err := NewCustomerViews(b).Get(context.Background(), CustomerKey{KeyCrayon, "1001"}, SectionGDAP, SectionAgreements)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Customer.ID != "ms-"+contosoTenant || v.Customer.Kind != model.CustomerKindOrganization || v.GDAP.Item == nil {
+		t.Fatalf("customer %+v gdap %+v", v.Customer, v.GDAP)
+	}
+	if !v.GDAP.AsOf.Equal(read) {
+		t.Errorf("gdap as_of %v, want the snapshot's read %v", v.GDAP.AsOf, read)
+	}
+	if v.Agreements.AsOf.Before(read.Add(time.Minute)) {
+		t.Errorf("agreements as_of %v: read now, not with the snapshot", v.Agreements.AsOf)
+	}
+	if f.calls["GDAPCustomers"]+f.calls["CrayonTenants"]+f.calls["CrayonTenant"] != 2 { // the two reads above
+		t.Errorf("identification read the vendors: %v", f.calls)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // CustomerSource lists one vendor's customer records.
 type CustomerSource struct {
 	Vendor string
-	List   func(context.Context) ([]model.CustomerRecord, error)
+	List   Read[[]model.CustomerRecord]
 }
 
 // Customers merges the customer lists of several vendors.
@@ -36,8 +36,11 @@ func (s *Customers) Vendors() []string {
 
 // CustomerQuery filters the merged list.
 type CustomerQuery struct {
-	Q      string // case-insensitive substring of name, domain, tenant id or contact e-mail
-	Vendor string // only customers this vendor knows; only this vendor is called
+	Q string // case-insensitive substring of name, domain, tenant id or contact e-mail
+	// Vendor keeps the customers this vendor knows. Every vendor is still
+	// read, so a customer has the same references and contact whatever
+	// filter found it.
+	Vendor string
 }
 
 // CustomerList is the merged answer, sorted by name then id.
@@ -49,19 +52,30 @@ type CustomerList struct {
 
 // List fans out to the sources, merges the records of the same
 // organization and filters them. One vendor failing leaves its records out
-// and marks the answer incomplete; all failing is a *VendorsFailedError.
+// and marks the answer incomplete; all failing, or the vendor filtered on
+// failing, is a *VendorsFailedError.
 func (s *Customers) List(ctx context.Context, q CustomerQuery) (CustomerList, error) {
-	var calls []call[[]model.CustomerRecord]
-	for _, src := range s.sources {
-		if q.Vendor == "" || q.Vendor == src.Vendor {
-			calls = append(calls, call[[]model.CustomerRecord]{vendor: src.Vendor, fn: src.List})
-		}
+	calls := make([]call[[]model.CustomerRecord], len(s.sources))
+	for i, src := range s.sources {
+		calls[i] = call[[]model.CustomerRecord]{vendor: src.Vendor, fn: src.List}
 	}
-	parts, sources, complete, err := collect(fanOut(ctx, calls))
+	outs := fanOut(ctx, calls)
+	parts, sources, complete, err := collect(outs)
 	if err != nil {
 		return CustomerList{Sources: sources}, err
 	}
+	for _, o := range outs {
+		if o.source.Vendor == q.Vendor && o.err != nil {
+			// Which customers the vendor knows is what was asked.
+			return CustomerList{Sources: sources}, &VendorsFailedError{Sources: sources, Errs: []error{o.err}}
+		}
+	}
 	items := Merge(slices.Concat(parts...))
+	if q.Vendor != "" {
+		items = slices.DeleteFunc(items, func(c model.Customer) bool {
+			return !slices.ContainsFunc(c.References, func(r model.VendorRef) bool { return r.Vendor == q.Vendor })
+		})
+	}
 	if needle := strings.ToLower(strings.TrimSpace(q.Q)); needle != "" {
 		items = slices.DeleteFunc(items, func(c model.Customer) bool { return !matches(c, needle) })
 	}
@@ -91,6 +105,25 @@ func CustomerID(c model.Customer) string {
 		return c.References[0].Vendor + "-" + c.References[0].ID
 	}
 	return ""
+}
+
+// identify sets what a merged customer's references decide: its id, its
+// aliases (the ids of its other vendor records, which ParseCustomerID
+// reads and the 360 view resolves to it) and its kind (a person when only
+// the booking system knows it).
+func identify(c *model.Customer) {
+	c.ID = CustomerID(*c)
+	c.Aliases = []string{}
+	c.Kind = model.CustomerKindPerson
+	for _, r := range c.References {
+		if r.Vendor != model.VendorBokaMera {
+			c.Kind = model.CustomerKindOrganization
+		}
+		if alias := r.Vendor + "-" + r.ID; (r.Vendor == model.VendorCrayon || r.Vendor == model.VendorBokaMera) &&
+			alias != c.ID && !slices.Contains(c.Aliases, alias) {
+			c.Aliases = append(c.Aliases, alias)
+		}
+	}
 }
 
 // Merge joins records of the same organization: first on the Microsoft
@@ -157,7 +190,7 @@ func Merge(records []model.CustomerRecord) []model.Customer {
 	}
 	ks := make([]keyed, len(groups))
 	for i, g := range groups {
-		g.c.ID = CustomerID(g.c)
+		identify(&g.c)
 		ks[i] = keyed{strings.ToLower(g.c.Name), &g.c}
 	}
 	slices.SortFunc(ks, func(a, b keyed) int {

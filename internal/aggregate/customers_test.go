@@ -3,6 +3,8 @@ package aggregate
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,18 +42,73 @@ func TestMergeJoinsOnTenantThenDomain(t *testing.T) {
 	if _, ok := byID["bokamera-p1"]; !ok {
 		t.Error("booking customer missing")
 	}
+	// Kind and aliases follow from the merged records.
+	for id, want := range map[string]struct {
+		kind    string
+		aliases []string
+	}{
+		"ms-aaaa":     {model.CustomerKindOrganization, []string{"crayon-1001"}},
+		"ms-bbbb":     {model.CustomerKindOrganization, []string{"crayon-1003"}},
+		"ms-cccc":     {model.CustomerKindOrganization, []string{"crayon-1004"}},
+		"bokamera-p1": {model.CustomerKindPerson, []string{}},
+	} {
+		if c := byID[id]; c.Kind != want.kind || !slices.Equal(c.Aliases, want.aliases) || c.Aliases == nil {
+			t.Errorf("%s: kind %q aliases %#v, want %q %#v", id, c.Kind, c.Aliases, want.kind, want.aliases)
+		}
+	}
+}
+
+func TestListSameCustomerWhateverTheVendorFilter(t *testing.T) {
+	source := func(vendor string, recs ...model.CustomerRecord) CustomerSource {
+		return CustomerSource{Vendor: vendor, List: Live(func(context.Context) ([]model.CustomerRecord, error) { return recs, nil })}
+	}
+	svc := NewCustomers(
+		source("gdap", model.CustomerRecord{Vendor: "gdap", VendorID: "aaaa", Name: "Contoso AB", MicrosoftTenantID: "aaaa",
+			Contact: &model.Contact{Email: "anna@contoso.se"}}),
+		source("crayon", model.CustomerRecord{Vendor: "crayon", VendorID: "1001", Name: "Contoso (Crayon)", MicrosoftTenantID: "aaaa",
+			Contact: &model.Contact{Email: "billing@contoso.se"}},
+			model.CustomerRecord{Vendor: "crayon", VendorID: "1002", Name: "Fabrikam"}),
+		source("bokamera", model.CustomerRecord{Vendor: "bokamera", VendorID: "p1", Name: "Olle Holm"}),
+	)
+	all, err := svc.List(t.Context(), CustomerQuery{})
+	if err != nil || len(all.Items) != 3 {
+		t.Fatalf("unfiltered: %+v, %v", all, err)
+	}
+	for _, vendor := range []string{"gdap", "crayon"} {
+		got, err := svc.List(t.Context(), CustomerQuery{Vendor: vendor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(got.Items, func(c model.Customer) bool { return c.ID == "ms-aaaa" })
+		if i < 0 || !reflect.DeepEqual(got.Items[i], all.Items[0]) {
+			t.Errorf("vendor=%s: Contoso is %+v, want the unfiltered %+v", vendor, got.Items, all.Items[0])
+		}
+		for _, c := range got.Items {
+			if !slices.ContainsFunc(c.References, func(r model.VendorRef) bool { return r.Vendor == vendor }) {
+				t.Errorf("vendor=%s kept %s, which the vendor does not know", vendor, c.ID)
+			}
+		}
+	}
+	// The vendor filtered on failing is not an empty list.
+	failing := NewCustomers(svc.sources[0], CustomerSource{Vendor: "crayon", List: Live(func(context.Context) ([]model.CustomerRecord, error) {
+		return nil, &upstream.Error{Vendor: "crayon", Status: 500}
+	})})
+	var vf *VendorsFailedError
+	if _, err := failing.List(t.Context(), CustomerQuery{Vendor: "crayon"}); !errors.As(err, &vf) {
+		t.Errorf("vendor=crayon with Crayon down: %v, want every needed vendor failed", err)
+	}
 }
 
 func TestListMarksFailedSourceAndKeepsOthers(t *testing.T) {
-	ok := CustomerSource{Vendor: "gdap", List: func(context.Context) ([]model.CustomerRecord, error) {
+	ok := CustomerSource{Vendor: "gdap", List: Live(func(context.Context) ([]model.CustomerRecord, error) {
 		return []model.CustomerRecord{{Vendor: "gdap", VendorID: "x", Name: "X", MicrosoftTenantID: "x"}}, nil
-	}}
+	})}
 	var vendorDeadline time.Time
-	slow := CustomerSource{Vendor: "crayon", List: func(ctx context.Context) ([]model.CustomerRecord, error) {
+	slow := CustomerSource{Vendor: "crayon", List: Live(func(ctx context.Context) ([]model.CustomerRecord, error) {
 		vendorDeadline, _ = ctx.Deadline()
 		<-ctx.Done() // a vendor that never answers ends with the budget
 		return nil, &upstream.Error{Vendor: "crayon", Op: "list", Err: ctx.Err()}
-	}}
+	})}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	requestDeadline, _ := ctx.Deadline()
@@ -70,7 +127,7 @@ func TestListMarksFailedSourceAndKeepsOthers(t *testing.T) {
 
 func TestListAllFailedStatus(t *testing.T) {
 	fail := func(err error) CustomerSource {
-		return CustomerSource{Vendor: "v", List: func(context.Context) ([]model.CustomerRecord, error) { return nil, err }}
+		return CustomerSource{Vendor: "v", List: Live(func(context.Context) ([]model.CustomerRecord, error) { return nil, err })}
 	}
 	open := &upstream.Error{Err: upstream.ErrUnavailable}
 	timeout := &upstream.Error{Err: context.DeadlineExceeded}

@@ -24,6 +24,21 @@ type Source struct {
 	// made for this request, more for a snapshot part or a stale answer.
 	AgeMS  int64  `json:"age_ms"`
 	Detail string `json:"detail,omitempty"`
+	// asOf is when the data was read from the vendor (zero when unknown).
+	asOf time.Time
+}
+
+// AsOf is when the source's data was read from the vendor: the start of a
+// read made for this request, earlier for a cached, stale or snapshot
+// answer; zero when unknown.
+func (s Source) AsOf() time.Time { return s.asOf }
+
+// oldest is the earlier of two read times, ignoring unknown (zero) ones.
+func oldest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // VendorShare is the fraction of the caller's remaining time budget vendor
@@ -43,7 +58,7 @@ func vendorContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // call is one vendor's part of a fan-out.
 type call[T any] struct {
 	vendor string
-	fn     func(context.Context) (T, error)
+	fn     Read[T]
 }
 
 type outcome[T any] struct {

@@ -7,5 +7,5 @@ import "context"
 func One[T any](ctx context.Context, vendor string, fn func(context.Context) (T, error)) (T, Source, error) {
 	ctx, cancel := vendorContext(ctx)
 	defer cancel()
-	return timed(ctx, vendor, fn)
+	return timed(ctx, vendor, Live(fn))
 }

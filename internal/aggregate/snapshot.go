@@ -514,6 +514,7 @@ func (s *Snapshot) Sources(now time.Time, vendors ...string) ([]Source, bool, er
 		p := s.parts[i]
 		src := p.last
 		src.AgeMS = max(0, now.Sub(p.at).Milliseconds())
+		src.asOf = p.at
 		if p.has && p.err != nil {
 			src.Stale = true
 			if src.Status = upstream.SourceStatus(p.err); src.Status == upstream.StatusOK {

@@ -27,8 +27,8 @@ type SubscriptionBackend struct {
 	Get  func(ctx context.Context, id string) (model.Subscription, error)
 	// CrayonTenants and GDAPCustomers place a tenant in its customer, as
 	// GET /v1/customers merges them.
-	CrayonTenants func(ctx context.Context) ([]model.Tenant, error)
-	GDAPCustomers func(ctx context.Context) ([]model.GDAPCustomer, error)
+	CrayonTenants Read[[]model.Tenant]
+	GDAPCustomers Read[[]model.GDAPCustomer]
 }
 
 // Subscriptions serves Crayon subscriptions with the gateway customer each
@@ -164,16 +164,14 @@ func (s *Subscriptions) List(ctx context.Context, q SubscriptionQuery) (Subscrip
 	}
 	f := q.SubscriptionFilter
 	f.TenantID = tenants[q.Part]
-	items, src, err := timed(ctx, model.VendorCrayon, func(ctx context.Context) (struct {
+	type listed struct {
 		items []model.Subscription
 		total int64
-	}, error) {
+	}
+	items, src, err := timed(ctx, model.VendorCrayon, Live(func(ctx context.Context) (listed, error) {
 		items, total, err := s.b.List(ctx, f)
-		return struct {
-			items []model.Subscription
-			total int64
-		}{items, total}, err
-	})
+		return listed{items, total}, err
+	}))
 	<-done
 	sources := []Source{worst([]Source{src, ix.sources[0]}), ix.sources[1]}
 	if err != nil {
@@ -223,7 +221,7 @@ func (s *Subscriptions) Get(ctx context.Context, id string) (model.Subscription,
 	var ix customerIndex
 	done := make(chan struct{})
 	go func() { defer close(done); ix = s.index(ctx) }()
-	sub, src, err := timed(ctx, model.VendorCrayon, func(ctx context.Context) (model.Subscription, error) { return s.b.Get(ctx, id) })
+	sub, src, err := timed(ctx, model.VendorCrayon, Live(func(ctx context.Context) (model.Subscription, error) { return s.b.Get(ctx, id) }))
 	<-done
 	sources := []Source{worst([]Source{src, ix.sources[0]}), ix.sources[1]}
 	if err != nil {
@@ -300,7 +298,7 @@ func subscriptionSection(ctx context.Context, all func(context.Context, string) 
 	got := make([][]model.Subscription, len(tenants.Items))
 	var calls []call[struct{}]
 	for i, t := range tenants.Items {
-		calls = append(calls, store(model.VendorCrayon, &got[i], func(ctx context.Context) ([]model.Subscription, error) { return all(ctx, t.ID) }))
+		calls = append(calls, store(model.VendorCrayon, &got[i], Live(func(ctx context.Context) ([]model.Subscription, error) { return all(ctx, t.ID) })))
 	}
 	outs := fanOut(ctx, calls)
 	srcs := sourcesOf(outs)

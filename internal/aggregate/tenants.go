@@ -20,9 +20,16 @@ type TenantQuery struct {
 // TenantBackend is what the tenant service needs from the vendors; run.go
 // adapts the Crayon and GDAP clients to it.
 type TenantBackend struct {
-	List          func(ctx context.Context, q TenantQuery) ([]model.Tenant, int64, error)
-	Get           func(ctx context.Context, id string) (model.Tenant, error)
-	GDAPCustomers func(ctx context.Context) ([]model.GDAPCustomer, error)
+	List          ReadBy[TenantQuery, TenantListing]
+	Get           ReadBy[string, model.Tenant]
+	GDAPCustomers Read[[]model.GDAPCustomer]
+}
+
+// TenantListing is one page of Crayon's tenant listing: the items and
+// Crayon's count of every match.
+type TenantListing struct {
+	Items []model.Tenant
+	Total int64
 }
 
 // Tenants serves Crayon customer tenants enriched with GDAP's view of the
@@ -43,14 +50,12 @@ type TenantPage struct {
 // List returns one page. Crayon is required (its error is returned as is);
 // GDAP only enriches, so its failure marks the answer incomplete.
 func (s *Tenants) List(ctx context.Context, q TenantQuery) (TenantPage, error) {
-	var (
-		items []model.Tenant
-		total int64
-	)
-	crayonSrc, gdapSrc, gdap, err := s.withGDAP(ctx, func(ctx context.Context) (err error) {
-		items, total, err = s.b.List(ctx, q)
-		return err
+	var listing TenantListing
+	crayonSrc, gdapSrc, gdap, err := s.withGDAP(ctx, func(ctx context.Context) (f Freshness, err error) {
+		listing, f, err = s.b.List(ctx, q)
+		return f, err
 	})
+	items, total := listing.Items, listing.Total
 	if err != nil {
 		return TenantPage{Sources: []Source{crayonSrc, gdapSrc}}, err
 	}
@@ -65,9 +70,9 @@ func (s *Tenants) List(ctx context.Context, q TenantQuery) (TenantPage, error) {
 // Get returns one tenant with its GDAP view.
 func (s *Tenants) Get(ctx context.Context, id string) (model.Tenant, []Source, bool, error) {
 	var t model.Tenant
-	crayonSrc, gdapSrc, gdap, err := s.withGDAP(ctx, func(ctx context.Context) (err error) {
-		t, err = s.b.Get(ctx, id)
-		return err
+	crayonSrc, gdapSrc, gdap, err := s.withGDAP(ctx, func(ctx context.Context) (f Freshness, err error) {
+		t, f, err = s.b.Get(ctx, id)
+		return f, err
 	})
 	sources := []Source{crayonSrc, gdapSrc}
 	if err != nil {
@@ -79,7 +84,7 @@ func (s *Tenants) Get(ctx context.Context, id string) (model.Tenant, []Source, b
 
 // withGDAP runs the Crayon call and GDAP's customer list concurrently under
 // one vendor budget.
-func (s *Tenants) withGDAP(ctx context.Context, crayon func(context.Context) error) (crayonSrc, gdapSrc Source, gdap []model.GDAPCustomer, err error) {
+func (s *Tenants) withGDAP(ctx context.Context, crayon func(context.Context) (Freshness, error)) (crayonSrc, gdapSrc Source, gdap []model.GDAPCustomer, err error) {
 	ctx, cancel := vendorContext(ctx)
 	defer cancel()
 	done := make(chan struct{})
@@ -87,7 +92,10 @@ func (s *Tenants) withGDAP(ctx context.Context, crayon func(context.Context) err
 		defer close(done)
 		gdap, gdapSrc, _ = timed(ctx, model.VendorGDAP, s.b.GDAPCustomers)
 	}()
-	_, crayonSrc, err = timed(ctx, model.VendorCrayon, func(ctx context.Context) (struct{}, error) { return struct{}{}, crayon(ctx) })
+	_, crayonSrc, err = timed(ctx, model.VendorCrayon, func(ctx context.Context) (struct{}, Freshness, error) {
+		f, err := crayon(ctx)
+		return struct{}{}, f, err
+	})
 	<-done
 	return crayonSrc, gdapSrc, gdap, err
 }

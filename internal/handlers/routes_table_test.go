@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/syncjobs"
 	"github.com/partnerhub/gateway/internal/upstream"
 )
@@ -54,7 +57,59 @@ func TestCustomerRoutes(t *testing.T) {
 		{method: "GET", path: "/v1/customers/ms-" + testTenantID, client: reader, status: 200},
 		{name: "bad id", method: "GET", path: "/v1/customers/sap-1?x=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
 		{name: "unknown", method: "GET", path: "/v1/customers/bokamera-" + testJobID, client: reader, status: 404, problem: "not-found"},
+		{name: "alias", method: "GET", path: "/v1/customers/crayon-43", client: reader, status: 200,
+			headers: map[string]string{"Link": `</v1/customers/ms-` + testTenantID + `>; rel="canonical"`}, check: func(t *testing.T, b map[string]any, _ *stubs) {
+				c := b["customer"].(map[string]any)
+				if c["id"] != "ms-"+testTenantID || c["kind"] != "organization" || !slices.Contains(c["aliases"].([]any), any("crayon-43")) {
+					t.Errorf("customer %v, want the canonical one with crayon-43 among its aliases", c)
+				}
+			}},
+		{name: "canonical id has no link", method: "GET", path: "/v1/customers/ms-" + testTenantID, client: reader, status: 200, headers: map[string]string{"Link": ""}},
+		{name: "every section", method: "GET", path: "/v1/customers/crayon-42", client: reader, status: 200,
+			check: func(t *testing.T, b map[string]any, s *stubs) {
+				for _, sec := range aggregate.SectionNames {
+					if _, ok := b[sec]; !ok {
+						t.Errorf("section %s missing without include", sec)
+					}
+				}
+				if !s.called("agreements") {
+					t.Error("the tenant's agreements were not read")
+				}
+			}},
+		{name: "include", method: "GET", path: "/v1/customers/crayon-42?include=licenses,gdap", client: reader, status: 200,
+			check: func(t *testing.T, b map[string]any, s *stubs) {
+				for _, sec := range aggregate.SectionNames {
+					_, present := b[sec]
+					if want := sec == "licenses" || sec == "gdap"; present != want {
+						t.Errorf("section %s present %v, want %v", sec, present, want)
+					}
+				}
+				gdap := b["gdap"].(map[string]any)
+				if at, err := time.Parse(time.RFC3339, gdap["as_of"].(string)); err != nil || time.Since(at) > time.Minute {
+					t.Errorf("gdap as_of %v: %v", gdap["as_of"], err)
+				}
+				if s.called("agreements") {
+					t.Errorf("agreements read although not included: %v", s.calls)
+				}
+			}},
+		{name: "include empty", method: "GET", path: "/v1/customers/ms-" + testTenantID + "?include=", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.include"}, check: fieldCode(problem.CodeEmpty)},
+		{name: "include unknown", method: "GET", path: "/v1/customers/ms-" + testTenantID + "?include=gdap,invoices", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.include"}, check: fieldCode(problem.CodeInvalidChoice)},
+		{name: "include twice", method: "GET", path: "/v1/customers/ms-" + testTenantID + "?include=gdap,gdap", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"query.include"}, check: fieldCode(problem.CodeDuplicate)},
 	})
+}
+
+// fieldCode checks that the problem's only field error has code.
+func fieldCode(code string) func(*testing.T, map[string]any, *stubs) {
+	return func(t *testing.T, b map[string]any, _ *stubs) {
+		t.Helper()
+		es, _ := b["errors"].([]any)
+		if len(es) != 1 || es[0].(map[string]any)["code"] != code {
+			t.Errorf("errors %v, want one with code %s", es, code)
+		}
+	}
 }
 
 func TestTenantRoutes(t *testing.T) {

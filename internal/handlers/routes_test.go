@@ -232,30 +232,34 @@ func newTestServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	s := &stubs{fail: map[string]error{}}
-	gdapCustomers := func(context.Context) ([]model.GDAPCustomer, error) {
+	gdapCustomers := aggregate.Live(func(context.Context) ([]model.GDAPCustomer, error) {
 		return []model.GDAPCustomer{{MicrosoftTenantID: testTenantID, CompanyName: "Contoso"}}, s.call("gdap.customers")
-	}
+	})
 	tenant := model.Tenant{ID: "42", Name: "Contoso"}
-	crayonTenants := func(context.Context) ([]model.Tenant, error) { return []model.Tenant{tenant}, s.call("crayon.tenants") }
-	none := func(context.Context) ([]model.CustomerRecord, error) { return nil, nil }
+	// Tenant 43 is merged into GDAP's Contoso: crayon-43 is an alias of ms-<testTenantID>.
+	alias := model.Tenant{ID: "43", Name: "Contoso", MicrosoftTenantID: testTenantID, Status: model.TenantStatusActive}
+	crayonTenants := aggregate.Live(func(context.Context) ([]model.Tenant, error) {
+		return []model.Tenant{tenant, alias}, s.call("crayon.tenants")
+	})
+	none := aggregate.Live(func(context.Context) ([]model.CustomerRecord, error) { return nil, nil })
 	d := Deps{
 		Log: slog.New(slog.DiscardHandler), Verifier: v, Metrics: m, Gatherer: reg,
 		Customers: aggregate.NewCustomers(
-			aggregate.CustomerSource{Vendor: model.VendorGDAP, List: func(context.Context) ([]model.CustomerRecord, error) {
+			aggregate.CustomerSource{Vendor: model.VendorGDAP, List: aggregate.Live(func(context.Context) ([]model.CustomerRecord, error) {
 				return []model.CustomerRecord{
 					{Vendor: model.VendorGDAP, VendorID: testTenantID, Name: "Contoso", MicrosoftTenantID: testTenantID},
 					{Vendor: model.VendorGDAP, VendorID: otherTenantID, Name: "Fabrikam", MicrosoftTenantID: otherTenantID},
 				}, s.call("customers.gdap")
-			}},
-			aggregate.CustomerSource{Vendor: model.VendorCrayon, List: func(context.Context) ([]model.CustomerRecord, error) {
+			})},
+			aggregate.CustomerSource{Vendor: model.VendorCrayon, List: aggregate.Live(func(context.Context) ([]model.CustomerRecord, error) {
 				return nil, s.call("customers.crayon")
-			}},
+			})},
 			aggregate.CustomerSource{Vendor: model.VendorBokaMera, List: none}),
 		Tenants: aggregate.NewTenants(aggregate.TenantBackend{
-			List: func(context.Context, aggregate.TenantQuery) ([]model.Tenant, int64, error) {
-				return []model.Tenant{tenant}, 3, s.call("tenants.list")
-			},
-			Get:           func(context.Context, string) (model.Tenant, error) { return tenant, s.call("tenants.get") },
+			List: aggregate.LiveBy(func(context.Context, aggregate.TenantQuery) (aggregate.TenantListing, error) {
+				return aggregate.TenantListing{Items: []model.Tenant{tenant}, Total: 3}, s.call("tenants.list")
+			}),
+			Get:           aggregate.LiveBy(func(context.Context, string) (model.Tenant, error) { return tenant, s.call("tenants.get") }),
 			GDAPCustomers: gdapCustomers,
 		}),
 		Agreements:     s,
@@ -268,18 +272,23 @@ func newTestServer(t *testing.T) *testServer {
 		RequestTimeout: 5 * time.Second,
 		CustomerViews: aggregate.NewCustomerViews(aggregate.CustomerViewBackend{
 			GDAPCustomers: gdapCustomers, CrayonTenants: crayonTenants,
-			CrayonTenant: func(context.Context, string) (model.Tenant, error) { return tenant, nil },
-			Agreements:   s.Agreements,
-			Licenses:     func(context.Context, string) ([]model.License, error) { return nil, nil },
-			BookingCustomer: func(context.Context, string) (model.BookingCustomer, error) {
+			CrayonTenant: aggregate.LiveBy(func(_ context.Context, id string) (model.Tenant, error) {
+				if id == alias.ID {
+					return alias, nil
+				}
+				return tenant, nil
+			}),
+			Agreements: s.Agreements,
+			Licenses:   func(context.Context, string) ([]model.License, error) { return nil, nil },
+			BookingCustomer: aggregate.LiveBy(func(context.Context, string) (model.BookingCustomer, error) {
 				return model.BookingCustomer{}, notFound(model.VendorBokaMera)
-			},
-			SearchBookings: func(context.Context, string) ([]model.BookingCustomer, error) { return nil, nil },
+			}),
+			SearchBookings: aggregate.LiveBy(func(context.Context, string) ([]model.BookingCustomer, error) { return nil, nil }),
 			Extra: aggregate.ExtraBackend{
 				Subscriptions: func(context.Context, string) ([]model.Subscription, error) { return nil, nil },
-				Relationships: func(context.Context) ([]model.GDAPRelationship, error) {
+				Relationships: aggregate.Live(func(context.Context) ([]model.GDAPRelationship, error) {
 					return nil, aggregate.ErrNoRelationshipListing
-				},
+				}),
 			},
 		}),
 		Subscriptions: aggregate.NewSubscriptions(aggregate.SubscriptionBackend{

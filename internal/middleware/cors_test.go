@@ -90,7 +90,7 @@ func TestCORSExposesTheHeadersAFrontendReads(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	exposed := rec.Header().Get("Access-Control-Expose-Headers")
-	for _, name := range []string{"Location", "Idempotent-Replayed", "X-Request-Id", "Retry-After"} {
+	for _, name := range []string{"Location", "Idempotent-Replayed", "X-Request-Id", "Retry-After", "Link"} {
 		if !strings.Contains(exposed, name) {
 			t.Errorf("%s not exposed: %q", name, exposed)
 		}

@@ -45,9 +45,22 @@ type CustomerRecord struct {
 	Contact *Contact
 }
 
-// Customer is one real organization, merged across vendors.
+// Customer kinds: an organization (known to GDAP or Crayon) or a person
+// known only to the booking system.
+const (
+	CustomerKindOrganization = "organization"
+	CustomerKindPerson       = "person"
+)
+
+// Customer is one real organization (or booking-system person), merged
+// across vendors.
 type Customer struct {
-	ID                string      `json:"id"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"` // CustomerKindOrganization or CustomerKindPerson
+	// Aliases are the other customer ids that name this customer: the ids
+	// of vendor records merged into it ("crayon-1001" of a customer listed
+	// as "ms-..."). Never nil once merged.
+	Aliases           []string    `json:"aliases"`
 	Name              string      `json:"name"`
 	MicrosoftTenantID string      `json:"microsoft_tenant_id,omitempty"`
 	Domain            string      `json:"domain,omitempty"`
