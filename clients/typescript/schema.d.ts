@@ -302,6 +302,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{id}/agreements/{agreement_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one agreement consent of a tenant
+         * @description One consent by its `id`. Crayon gives consents no id and has no
+         *     lookup of one, so the gateway reads the tenant's consents (one
+         *     call; a tenant has a handful) and picks the one whose derived `id`
+         *     matches. 404 when the tenant has none with this id. Needs
+         *     `tenants:read`.
+         */
+        get: operations["getAgreement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/roles": {
         parameters: {
             query?: never;
@@ -351,6 +375,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/licenses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The licence's stable id, DBSync's user id (`id` of a licence). */
+                id: components["schemas"]["LicenseId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Check a user's licence, by id
+         * @description Whether the registered user with this id may run the integration
+         *     (DBSync authenticateUser). DBSync has no lookup by id, so the
+         *     gateway first reads its list of licensed users (licenseDetails, one
+         *     call whose size grows with the partner app's licensed users); both
+         *     calls are in `sources`. 404 when no licensed user has the id.
+         *     Needs `licenses:read`.
+         */
+        get: operations["checkLicenseById"];
+        put?: never;
+        post?: never;
+        /**
+         * Unregister a user, by id
+         * @description Frees the active seat of the user with this id (the annual quota
+         *     stays consumed). As for `checkLicenseById`, the id is first
+         *     resolved through DBSync's list of licensed users. Needs
+         *     `licenses:manage`.
+         */
+        delete: operations["unregisterLicenseById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/licenses/{company}/{user}": {
         parameters: {
             query?: never;
@@ -365,14 +424,14 @@ export interface paths {
         };
         /**
          * Check a user's licence
-         * @description Whether a registered user may run the integration (DBSync authenticateUser). Needs `licenses:read`.
+         * @description Whether a registered user may run the integration (DBSync authenticateUser). An alias of `GET /v1/licenses/{id}` by names, which can change. Needs `licenses:read`.
          */
         get: operations["checkLicense"];
         put?: never;
         post?: never;
         /**
          * Unregister a user
-         * @description Frees the user's active seat (the annual quota stays consumed). Needs `licenses:manage`.
+         * @description Frees the user's active seat (the annual quota stays consumed). An alias of `DELETE /v1/licenses/{id}` by names. Needs `licenses:manage`.
          */
         delete: operations["unregisterLicense"];
         options?: never;
@@ -546,7 +605,7 @@ export interface paths {
         };
         /**
          * List sync jobs
-         * @description The gateway's sync jobs, newest first. Active `axema-users` jobs
+         * @description The gateway's sync jobs, newest first. Active `axema_users` jobs
          *     matching `kind` and `company_id` are first refreshed from BokaMera,
          *     so `state` filters current states; if BokaMera fails, the recorded
          *     states come back with `complete: false` and the failure in
@@ -558,10 +617,10 @@ export interface paths {
         put?: never;
         /**
          * Start a sync job
-         * @description Starts a sync and records it as a job. `gdap-customers` asks GDAP to
+         * @description Starts a sync and records it as a job. `gdap_customers` asks GDAP to
          *     re-read the partner's customers from Partner Center (SynchronizePartnerCustomers);
          *     GDAP gives no job id and mails the result to `notify_email`, so the
-         *     job ends in `accepted`. `axema-users` starts BokaMera's Axema user
+         *     job ends in `accepted`. `axema_users` starts BokaMera's Axema user
          *     sync for `company_id` (default: the gateway's configured BokaMera
          *     company); its state and counters follow BokaMera's job.
          *
@@ -588,7 +647,7 @@ export interface paths {
         };
         /**
          * Get a sync job
-         * @description One job. An active `axema-users` job is refreshed from BokaMera; if
+         * @description One job. An active `axema_users` job is refreshed from BokaMera; if
          *     BokaMera fails, the recorded state comes back with `complete: false`.
          *     Needs `syncs:read`.
          */
@@ -645,6 +704,13 @@ export interface components {
             instance?: string;
             errors?: components["schemas"]["FieldError"][];
             sources?: components["schemas"]["Source"][];
+            /**
+             * Format: uuid
+             * @description Problem types `sync-running` and `onboarding-running`: the id of the active job that blocks this one (GET /v1/sync-jobs/{id} or /v1/gdap/onboardings/{id}).
+             */
+            blocking_job_id?: string;
+            /** @description Problem type `license-quota-exhausted`: the partner app's licence usage, when the vendor reports it. */
+            quota?: components["schemas"]["LicenseQuota"];
         };
         FieldError: {
             /**
@@ -876,7 +942,14 @@ export interface components {
         };
         /** @enum {string} */
         AgreementType: "microsoft_customer_agreement" | "microsoft_cloud_agreement";
+        /**
+         * @description A consent's stable id within its tenant, derived by the gateway
+         *     (Crayon has none): 16 hex digits of a hash of its type, e-mail
+         *     (case-insensitive) and consent time to the second.
+         */
+        AgreementId: string;
         Agreement: {
+            id: components["schemas"]["AgreementId"];
             agreement_type: components["schemas"]["AgreementType"];
             first_name: string;
             last_name: string;
@@ -923,7 +996,11 @@ export interface components {
             complete: boolean;
         };
         Name: string;
+        /** @description DBSync's user id, digits sent as a string. */
+        LicenseId: string;
         License: {
+            /** @description The licence's stable id (DBSync's user id; the same as `user_id`), for `/v1/licenses/{id}`. Present whenever DBSync sends the user id. */
+            id?: components["schemas"]["LicenseId"];
             company: string;
             user: string;
             company_id?: string;
@@ -959,6 +1036,8 @@ export interface components {
             complete: boolean;
         };
         LicenseCheck: {
+            /** @description The licence's stable id, when DBSync sends the user id. */
+            id?: components["schemas"]["LicenseId"];
             company: string;
             user: string;
             /** @description True when the user may run the integration. */
@@ -1134,7 +1213,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            kind: "gdap-onboarding";
+            kind: "gdap_onboarding";
             customer_tenant_id: string;
             /** @enum {string} */
             mode: "template" | "express";
@@ -1166,7 +1245,7 @@ export interface components {
             complete: boolean;
         };
         /** @enum {string} */
-        SyncJobKind: "gdap-customers" | "axema-users";
+        SyncJobKind: "gdap_customers" | "axema_users";
         /**
          * @description `pending`: recorded, the vendor has not started it yet; `running`;
          *     `succeeded`; `failed` (see `last_error`); `accepted`: GDAP took it and
@@ -1177,14 +1256,14 @@ export interface components {
         SyncJobRequest: {
             kind: components["schemas"]["SyncJobKind"];
             /**
-             * @description `axema-users`: the BokaMera company id (a UUID; default the
-             *     gateway's configured company). `gdap-customers`: omit it, or give
+             * @description `axema_users`: the BokaMera company id (a UUID; default the
+             *     gateway's configured company). `gdap_customers`: omit it, or give
              *     the gateway's GDAP partner tenant id (GDAP syncs per partner).
              */
             company_id?: string;
             /**
              * Format: email
-             * @description `gdap-customers` only, required there: one plain address GDAP mails the result to.
+             * @description `gdap_customers` only, required there: one plain address GDAP mails the result to.
              */
             notify_email?: string;
         };
@@ -1195,16 +1274,16 @@ export interface components {
              */
             id: string;
             /**
-             * @description The job kind; `gdap-onboarding` jobs (GET /v1/gdap/onboardings/{id} shows their steps) are listed here too.
+             * @description The job kind; `gdap_onboarding` jobs (GET /v1/gdap/onboardings/{id} shows their steps) are listed here too.
              * @enum {string}
              */
-            kind: "gdap-customers" | "axema-users" | "gdap-onboarding";
-            /** @description The BokaMera company, the GDAP partner tenant, or (gdap-onboarding) the customer tenant. */
+            kind: "gdap_customers" | "axema_users" | "gdap_onboarding";
+            /** @description The BokaMera company, the GDAP partner tenant, or (gdap_onboarding) the customer tenant. */
             company_id: string;
             state: components["schemas"]["SyncJobState"];
-            /** @description BokaMera's job id (axema-users). */
+            /** @description BokaMera's job id (axema_users). */
             vendor_job_id?: string;
-            /** @description Where GDAP mails the result (gdap-customers). */
+            /** @description Where GDAP mails the result (gdap_customers). */
             notify_email?: string;
             /** @description The subject of the token that started the job. */
             requested_by: string;
@@ -1284,10 +1363,19 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The vendor refused because of the record's current state, or the Idempotency-Key is in use. */
+        /**
+         * @description The request conflicts with a current state; `type` says which:
+         *     `idempotency-key-in-use` (a request with this Idempotency-Key is
+         *     still running; `Retry-After` says when to retry, and the retry gets
+         *     the first answer replayed), `already-registered` (the licence
+         *     manager already has this user), `sync-running` /
+         *     `onboarding-running` (`blocking_job_id` names the active job), or
+         *     `conflict` (the vendor refused because of the record's state).
+         */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -1314,7 +1402,13 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The vendor rejected a well-formed request, or the Idempotency-Key was used for another request. */
+        /**
+         * @description A well-formed request that cannot be carried out; `type` says why:
+         *     `license-quota-exhausted` (the partner app's annual quota of
+         *     licensed users is used up; `quota` gives the usage when the vendor
+         *     reports it), `rejected-by-vendor`, or `idempotency-key-reused`
+         *     (the Idempotency-Key was used for another request).
+         */
         Unprocessable: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
@@ -1930,6 +2024,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /** @description The consent: `/v1/tenants/{id}/agreements/{agreement_id}`. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1945,6 +2041,44 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    getAgreement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Crayon customer tenant id. */
+                id: components["parameters"]["TenantID"];
+                /** @description The consent's `id`. */
+                agreement_id: components["schemas"]["AgreementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consent. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementResult"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
@@ -2060,7 +2194,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
-                    /** @description The licence check of the user. */
+                    /** @description The licence: `/v1/licenses/{id}` (`/v1/licenses/{company}/{user}` if DBSync gave no user id). */
                     Location?: string;
                     [name: string]: unknown;
                 };
@@ -2075,6 +2209,88 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    checkLicenseById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The licence's stable id, DBSync's user id (`id` of a licence). */
+                id: components["schemas"]["LicenseId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The check. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseCheck"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    unregisterLicenseById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the write safe to retry: the first answer for this key (per
+                 *     caller) is replayed, with `Idempotent-Replayed: true`, without calling
+                 *     the vendor again. The same key with a different request is 422; a
+                 *     duplicate while the first still runs is 409. Kept for 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The licence's stable id, DBSync's user id (`id` of a licence). */
+                id: components["schemas"]["LicenseId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user is unregistered. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
@@ -2446,7 +2662,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only jobs of one of these kinds, comma-separated (the kinds `POST /v1/sync-jobs` starts, and GDAP onboardings). */
-                kind?: ("gdap-customers" | "axema-users" | "gdap-onboarding")[];
+                kind?: ("gdap_customers" | "axema_users" | "gdap_onboarding")[];
                 /** @description Only jobs for this company (BokaMera company id, the GDAP partner tenant id, or an onboarding's customer tenant id). */
                 company_id?: string;
                 /**

@@ -47,6 +47,17 @@ func TestAgreementsConsentIsVisibleAfterwards(t *testing.T) {
 	if len(after.Items) != 1 || after.Items[0].AgreementType != "microsoft_customer_agreement" || after.Items[0].Email != "per.ek@contoso.se" {
 		t.Fatalf("after: %+v", after)
 	}
+	// The consent lives at its own address, under the id the list shows.
+	var one struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	}
+	loc := r.Header.Get("Location")
+	if got := c.do("GET", loc, ""); got.Status != 200 {
+		t.Fatalf("GET %s: %d %s", loc, got.Status, got.Body)
+	} else if got.JSON(t, &one); one.Email != "per.ek@contoso.se" || !strings.HasSuffix(loc, "/agreements/"+one.ID) || !strings.Contains(string(c.do("GET", path, "").Body), `"id":"`+one.ID+`"`) {
+		t.Fatalf("GET %s: %+v", loc, one)
+	}
 	// The write is logged with who and what, never the token.
 	log := gw.Stderr.String()
 	if !strings.Contains(log, `"operation":"agreements.add"`) || !strings.Contains(log, `"vendor_outcome":"ok"`) || strings.Contains(log, c.token) {

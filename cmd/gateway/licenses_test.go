@@ -56,22 +56,30 @@ func TestLicenseLifecycle(t *testing.T) {
 	const company, user = "Litware Inc", "sam.carter@litware.com"
 	body := fmt.Sprintf(`{"company":%q,"user":%q}`, company, user)
 	r := c.do("POST", "/v1/licenses", body)
-	if r.Status != 201 || r.Header.Get("Location") != licensePath(company, user) {
+	var registered struct {
+		ID string `json:"id"`
+	}
+	r.JSON(t, &registered)
+	// The licence lives at its stable id (DBSync's user id).
+	if r.Status != 201 || registered.ID == "" || r.Header.Get("Location") != "/v1/licenses/"+registered.ID {
 		t.Fatalf("register: %d %s %v", r.Status, r.Body, r.Header)
 	}
-	var check licenseCheck
-	c.do("GET", licensePath(company, user), "").JSON(t, &check)
-	if !check.Licensed || check.Company != company || check.User != user || !check.Complete {
-		t.Fatalf("check after register: %+v", check)
+	for _, path := range []string{r.Header.Get("Location"), licensePath(company, user)} {
+		var check licenseCheck
+		c.do("GET", path, "").JSON(t, &check)
+		if !check.Licensed || check.Company != company || check.User != user || !check.Complete {
+			t.Fatalf("check %s after register: %+v", path, check)
+		}
 	}
 	p := expectProblem(t, c.do("POST", "/v1/licenses", body), 409)
-	if p.Detail == "" {
-		t.Fatal("409 without the vendor's message")
+	if p.Detail == "" || !strings.HasSuffix(p.Type, "/already-registered") {
+		t.Fatalf("second register: %+v, want already-registered", p)
 	}
-	if r := c.do("DELETE", licensePath(company, user), ""); r.Status != 200 {
+	if r := c.do("DELETE", "/v1/licenses/"+registered.ID, ""); r.Status != 200 {
 		t.Fatalf("unregister: %d %s", r.Status, r.Body)
 	}
 	expectProblem(t, c.do("DELETE", licensePath(company, user), ""), 404)
+	expectProblem(t, c.do("DELETE", "/v1/licenses/"+registered.ID, ""), 404)
 	log := gw.Stderr.String()
 	for _, op := range []string{"licenses.register", "licenses.unregister"} {
 		if !strings.Contains(log, `"operation":"`+op+`"`) {
@@ -90,8 +98,16 @@ func TestLicenseQuotaExhausted(t *testing.T) {
 		}
 	}
 	p := expectProblem(t, last, 422)
-	if p.Detail == "" {
-		t.Fatal("422 without the vendor's message")
+	var quota struct {
+		Quota *struct {
+			AnnualQuota int `json:"annual_quota"`
+			Used        int `json:"used"`
+		} `json:"quota"`
+	}
+	last.JSON(t, &quota)
+	if !strings.HasSuffix(p.Type, "/license-quota-exhausted") || quota.Quota == nil ||
+		quota.Quota.AnnualQuota != simseed.DBSyncAnnualQuota || quota.Quota.Used != simseed.DBSyncAnnualQuota {
+		t.Fatalf("over quota: %s, want license-quota-exhausted with the usage", last.Body)
 	}
 }
 

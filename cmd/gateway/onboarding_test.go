@@ -71,7 +71,7 @@ func startOnboarding(t *testing.T, c *client, body string, headers ...string) on
 	}
 	var o onboardingBody
 	r.JSON(t, &o)
-	if r.Header.Get("Location") != "/v1/gdap/onboardings/"+o.ID || o.Kind != "gdap-onboarding" {
+	if r.Header.Get("Location") != "/v1/gdap/onboardings/"+o.ID || o.Kind != "gdap_onboarding" {
 		t.Fatalf("Location %q for %+v", r.Header.Get("Location"), o)
 	}
 	return o
@@ -106,7 +106,7 @@ func TestGDAPOnboardingRunsToCompletion(t *testing.T) {
 	}
 	// The job is in the shared job model too.
 	r := c.do("GET", "/v1/sync-jobs/"+o.ID, "")
-	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"kind":"gdap-onboarding"`) {
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"kind":"gdap_onboarding"`) {
 		t.Errorf("sync-jobs view: %d %s", r.Status, r.Body)
 	}
 }

@@ -37,8 +37,8 @@ type syncJobList struct {
 }
 
 const (
-	axemaStart  = `{"kind":"axema-users"}`
-	gdapStart   = `{"kind":"gdap-customers","notify_email":"ops@partner.example"}`
+	axemaStart  = `{"kind":"axema_users"}`
+	gdapStart   = `{"kind":"gdap_customers","notify_email":"ops@partner.example"}`
 	axemaPath   = "/codelock/axema/usersync"
 	unknownJob  = "/v1/sync-jobs/0b6f3f9e-2a51-4c1e-9d7a-3f2b1c4d5e6f"
 	syncJobsURL = "/v1/sync-jobs"
@@ -79,7 +79,7 @@ func TestSyncJobsAxemaLifecycle(t *testing.T) {
 	var started syncJob
 	r.JSON(t, &started)
 	loc := r.Header.Get("Location")
-	if loc != syncJobsURL+"/"+started.ID || started.Kind != "axema-users" || started.State != "pending" ||
+	if loc != syncJobsURL+"/"+started.ID || started.Kind != "axema_users" || started.State != "pending" ||
 		started.VendorJobID == "" || started.CompanyID != strings.ToLower(simseed.BokaMeraCompanyID) || started.RequestedBy == "" {
 		t.Fatalf("started: Location %q, %+v", loc, started)
 	}
@@ -96,7 +96,7 @@ func TestSyncJobsAxemaLifecycle(t *testing.T) {
 	// Readers follow jobs but cannot start them.
 	reader := c.withToken(fetchToken(t, sims.Issuer.URL(), "dev-reader"))
 	var list syncJobList
-	reader.do("GET", syncJobsURL+"?kind=axema-users", "").JSON(t, &list)
+	reader.do("GET", syncJobsURL+"?kind=axema_users", "").JSON(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != started.ID || list.Items[0].State != "succeeded" || !list.Complete {
 		t.Fatalf("reader's list: %+v", list)
 	}
@@ -146,7 +146,7 @@ func TestSyncJobsSecondStartIsAConflict(t *testing.T) {
 	if first.Status != 202 {
 		t.Fatalf("first start: %d %s", first.Status, first.Body)
 	}
-	p := expectProblem(t, c.do("POST", syncJobsURL, `{"kind":"axema-users","company_id":"`+strings.ToUpper(simseed.BokaMeraCompanyID)+`"}`), 409)
+	p := expectProblem(t, c.do("POST", syncJobsURL, `{"kind":"axema_users","company_id":"`+strings.ToUpper(simseed.BokaMeraCompanyID)+`"}`), 409)
 	if !strings.Contains(p.Detail, first.Header.Get("Location")) {
 		t.Fatalf("409 does not name the running job: %+v", p)
 	}
@@ -201,13 +201,13 @@ func TestSyncJobsListPages(t *testing.T) {
 	_, _, _, c := startSyncGateway(t, time.Second)
 	var ids []string
 	for i := range 3 {
-		r := c.do("POST", syncJobsURL, fmt.Sprintf(`{"kind":"gdap-customers","notify_email":"ops%d@partner.example"}`, i))
+		r := c.do("POST", syncJobsURL, fmt.Sprintf(`{"kind":"gdap_customers","notify_email":"ops%d@partner.example"}`, i))
 		var j syncJob
 		r.JSON(t, &j)
 		ids = append([]string{j.ID}, ids...) // newest first
 	}
 	var got []string
-	path := syncJobsURL + "?kind=gdap-customers&page_size=2"
+	path := syncJobsURL + "?kind=gdap_customers&page_size=2"
 	for pages := 0; ; pages++ {
 		if pages > 3 {
 			t.Fatal("paging did not end")
@@ -220,14 +220,14 @@ func TestSyncJobsListPages(t *testing.T) {
 		if page.NextPageToken == "" {
 			break
 		}
-		path = syncJobsURL + "?kind=gdap-customers&page_size=2&page_token=" + url.QueryEscape(page.NextPageToken)
+		path = syncJobsURL + "?kind=gdap_customers&page_size=2&page_token=" + url.QueryEscape(page.NextPageToken)
 	}
 	if strings.Join(got, ",") != strings.Join(ids, ",") {
 		t.Fatalf("pages gave %v, want %v", got, ids)
 	}
 	// A token is only good for the filters it was issued for.
 	var page syncJobList
-	c.do("GET", syncJobsURL+"?kind=gdap-customers&page_size=2", "").JSON(t, &page)
+	c.do("GET", syncJobsURL+"?kind=gdap_customers&page_size=2", "").JSON(t, &page)
 	p := expectProblem(t, c.do("GET", syncJobsURL+"?page_size=2&page_token="+url.QueryEscape(page.NextPageToken), ""), 400)
 	if len(p.Errors) != 1 || p.Errors[0].Location != "query.page_token" {
 		t.Fatalf("token for other filters: %+v", p)
@@ -242,14 +242,14 @@ func TestSyncJobsRejectBadInput(t *testing.T) {
 		locations                []string
 		detail                   string // in the first error's message
 	}{
-		{"no kind", "POST", syncJobsURL, `{}`, 400, []string{"body.kind"}, "gdap-customers, axema-users"},
-		{"unknown kind", "POST", syncJobsURL, `{"kind":"crayon-tenants"}`, 400, []string{"body.kind"}, "gdap-customers, axema-users"},
+		{"no kind", "POST", syncJobsURL, `{}`, 400, []string{"body.kind"}, "gdap_customers, axema_users"},
+		{"unknown kind", "POST", syncJobsURL, `{"kind":"crayon-tenants"}`, 400, []string{"body.kind"}, "gdap_customers, axema_users"},
 		{"kind not a string", "POST", syncJobsURL, `{"kind":3}`, 400, []string{"body.kind"}, ""},
-		{"unknown field", "POST", syncJobsURL, `{"kind":"axema-users","users":1}`, 400, []string{"body.users"}, ""},
-		{"gdap without email", "POST", syncJobsURL, `{"kind":"gdap-customers"}`, 400, []string{"body.notify_email"}, ""},
-		{"gdap bad email", "POST", syncJobsURL, `{"kind":"gdap-customers","notify_email":"ops at partner"}`, 400, []string{"body.notify_email"}, ""},
-		{"gdap other company", "POST", syncJobsURL, `{"kind":"gdap-customers","company_id":"11111111-1111-4111-8111-111111111111","notify_email":"a@b.example"}`, 400, []string{"body.company_id"}, ""},
-		{"axema bad company and email", "POST", syncJobsURL, `{"kind":"axema-users","company_id":"acme","notify_email":"a@b.example"}`, 400, []string{"body.company_id", "body.notify_email"}, ""},
+		{"unknown field", "POST", syncJobsURL, `{"kind":"axema_users","users":1}`, 400, []string{"body.users"}, ""},
+		{"gdap without email", "POST", syncJobsURL, `{"kind":"gdap_customers"}`, 400, []string{"body.notify_email"}, ""},
+		{"gdap bad email", "POST", syncJobsURL, `{"kind":"gdap_customers","notify_email":"ops at partner"}`, 400, []string{"body.notify_email"}, ""},
+		{"gdap other company", "POST", syncJobsURL, `{"kind":"gdap_customers","company_id":"11111111-1111-4111-8111-111111111111","notify_email":"a@b.example"}`, 400, []string{"body.company_id"}, ""},
+		{"axema bad company and email", "POST", syncJobsURL, `{"kind":"axema_users","company_id":"acme","notify_email":"a@b.example"}`, 400, []string{"body.company_id", "body.notify_email"}, ""},
 		{"malformed id", "GET", syncJobsURL + "/not-a-job", "", 400, []string{"path.id"}, ""},
 		{"bad filters", "GET", syncJobsURL + "?kind=x&state=done&page_size=0&sort=asc", "", 400, []string{"query.sort", "query.kind", "query.state", "query.page_size"}, ""},
 		{"forged token", "GET", syncJobsURL + "?page_token=abc", "", 400, []string{"query.page_token"}, ""},

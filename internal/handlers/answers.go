@@ -136,12 +136,13 @@ func pageTokenStale(detail, msg string) error {
 // parameter; validate checks the decoded body).
 func decodeValid[T any](w http.ResponseWriter, r *http.Request, validate func(*T) error, earlier ...error) (T, error) {
 	var v T
-	if err := decodeJSON(w, r, &v); err != nil {
-		return v, err
+	derr := decodeJSON(w, r, &v)
+	if !wellFormed(derr) {
+		return v, derr
 	}
 	var verr error
 	if validate != nil {
-		verr = validate(&v)
+		verr = notUnder(validate(&v), derr)
 	}
-	return v, joinBadRequests(append(earlier, newQuery(r).err(), verr)...)
+	return v, joinBadRequests(append(earlier, newQuery(r).err(), derr, verr)...)
 }

@@ -31,21 +31,21 @@ func decodeString(body string) (sampleBody, error) {
 // TestDecodeJSONIsStrict: each caller mistake is a 400 naming where it is.
 func TestDecodeJSONIsStrict(t *testing.T) {
 	for _, c := range []struct {
-		name, body, location, message string
+		name, body, location, code, message string
 	}{
-		{"case-insensitive name", `{"Company":"a","user":"b"}`, "body.Company", "is not a field"},
-		{"duplicate key", `{"company":"a","company":"b","user":"c"}`, "body.company", "more than once"},
-		{"duplicate in nested", `{"company":"a","tags":[{"name":"x","name":"y"}]}`, "body.tags[0].name", "more than once"},
-		{"unknown field", `{"company":"a","admin":true}`, "body.admin", "is not a field"},
-		{"wrong type", `{"company":1}`, "body.company", "must be a JSON string"},
-		{"wrong nested type", `{"tags":[{"name":5}]}`, "body.tags[0].name", "must be a JSON string"},
-		{"number expected", `{"count":"7"}`, "body.count", "must be a JSON number"},
-		{"not an object", `[1,2]`, "body", "must be a JSON object"},
-		{"trailing data", `{"company":"a"} {"company":"b"}`, "body", "data after"},
-		{"trailing garbage", `{"company":"a"}x`, "body", "data after"},
-		{"truncated", `{"company":"a"`, "body", "ends in the middle"},
-		{"empty", ``, "body", "is empty"},
-		{"invalid utf-8", "{\"company\":\"\xff\"}", "body.company", "not valid JSON"},
+		{"case-insensitive name", `{"Company":"a","user":"b"}`, "body.Company", "unknown", "is not a field"},
+		{"duplicate key", `{"company":"a","company":"b","user":"c"}`, "body.company", "repeated", "more than once"},
+		{"duplicate in nested", `{"company":"a","tags":[{"name":"x","name":"y"}]}`, "body.tags[0].name", "repeated", "more than once"},
+		{"unknown field", `{"company":"a","admin":true}`, "body.admin", "unknown", "is not a field"},
+		{"wrong type", `{"company":1}`, "body.company", "invalid_type", "must be a JSON string"},
+		{"wrong nested type", `{"tags":[{"name":5}]}`, "body.tags[0].name", "invalid_type", "must be a JSON string"},
+		{"number expected", `{"count":"7"}`, "body.count", "invalid_type", "must be a JSON number"},
+		{"not an object", `[1,2]`, "body", "invalid_type", "must be a JSON object"},
+		{"trailing data", `{"company":"a"} {"company":"b"}`, "body", "invalid", "data after"},
+		{"trailing garbage", `{"company":"a"}x`, "body", "invalid", "data after"},
+		{"truncated", `{"company":"a"`, "body", "invalid", "ends in the middle"},
+		{"empty", ``, "body", "required", "is empty"},
+		{"invalid utf-8", "{\"company\":\"\xff\"}", "body.company", "invalid", "not valid JSON"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := decodeString(c.body)
@@ -53,8 +53,8 @@ func TestDecodeJSONIsStrict(t *testing.T) {
 			if !errors.As(err, &p) || p.Status != 400 {
 				t.Fatalf("err = %v, want a 400 problem", err)
 			}
-			if len(p.Errors) != 1 || p.Errors[0].Location != c.location || !strings.Contains(p.Errors[0].Message, c.message) {
-				t.Fatalf("errors = %+v, want %s %q", p.Errors, c.location, c.message)
+			if len(p.Errors) != 1 || p.Errors[0].Location != c.location || p.Errors[0].Code != c.code || !strings.Contains(p.Errors[0].Message, c.message) {
+				t.Fatalf("errors = %+v, want %s %s %q", p.Errors, c.location, c.code, c.message)
 			}
 		})
 	}
@@ -75,5 +75,32 @@ func TestDecodeJSONLimits(t *testing.T) {
 	r.Header.Set("Content-Type", "text/plain")
 	if err := decodeJSON(httptest.NewRecorder(), r, &sampleBody{}); !errors.As(err, &p) || p.Status != 415 {
 		t.Fatalf("text/plain: %v", err)
+	}
+}
+
+// TestDecodeJSONReportsEveryMember: a form learns of every wrong member in
+// one answer, and the members that were fine are still decoded.
+func TestDecodeJSONReportsEveryMember(t *testing.T) {
+	got, err := decodeString(`{"company":1,"user":"ann","admin":true,"tags":[{"name":5}],"count":"7"}`)
+	var p *problem.Problem
+	if !errors.As(err, &p) || p.Status != 400 {
+		t.Fatalf("err = %v, want a 400 problem", err)
+	}
+	want := []problem.FieldError{
+		{Location: "body.company", Code: problem.CodeInvalidType},
+		{Location: "body.admin", Code: problem.CodeUnknown},
+		{Location: "body.tags[0].name", Code: problem.CodeInvalidType},
+		{Location: "body.count", Code: problem.CodeInvalidType},
+	}
+	if len(p.Errors) != len(want) {
+		t.Fatalf("errors = %+v, want %d", p.Errors, len(want))
+	}
+	for i, w := range want {
+		if p.Errors[i].Location != w.Location || p.Errors[i].Code != w.Code {
+			t.Errorf("errors[%d] = %+v, want %s %s", i, p.Errors[i], w.Location, w.Code)
+		}
+	}
+	if got.User != "ann" || !wellFormed(err) {
+		t.Fatalf("good members not decoded: %+v (well-formed %v)", got, wellFormed(err))
 	}
 }

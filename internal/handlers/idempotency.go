@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/partnerhub/gateway/internal/auth"
 	"github.com/partnerhub/gateway/internal/middleware"
@@ -24,6 +25,10 @@ type IdempotencyStore interface {
 	FinishIdempotent(ctx context.Context, scope, key, owner string, r store.StoredResponse) error
 	ReleaseIdempotent(ctx context.Context, scope, key, owner string) error
 }
+
+// keyInUseRetry is the Retry-After of a 409 for a key whose first request
+// is still running.
+const keyInUseRetry = time.Second
 
 // IdempotencyHeader is the request header of writes.
 const IdempotencyHeader = "Idempotency-Key"
@@ -43,7 +48,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 			fail := func(p *problem.Problem) { problem.Write(w, middleware.RequestID(r.Context()), p) }
 			if len(r.Header.Values(IdempotencyHeader)) > 1 || !validKey(key) {
 				fail(problem.BadRequest("the idempotency key is not valid", problem.FieldError{
-					Location: "header." + IdempotencyHeader, Message: "must be given once, 1 to 255 printable ASCII characters"}))
+					Location: "header." + IdempotencyHeader, Code: problem.CodeInvalid, Message: "must be given once, 1 to 255 printable ASCII characters"}))
 				return
 			}
 			// Fingerprint the request: method, path and the body bytes. The
@@ -68,8 +73,12 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 					"this Idempotency-Key was already used for a different request; use a new key for a new request"))
 				return
 			case errors.Is(err, store.ErrKeyInFlight):
-				fail(problem.New(http.StatusConflict, "idempotency-key-in-use", "Conflict",
-					"a request with this Idempotency-Key is still in progress; retry once it has finished"))
+				p := problem.New(http.StatusConflict, "idempotency-key-in-use", "Conflict",
+					"a request with this Idempotency-Key is still in progress; retry once it has finished")
+				// Most writes finish within a second; the retry then gets
+				// the first request's answer replayed.
+				p.Header = http.Header{"Retry-After": {retryAfterSeconds(keyInUseRetry)}}
+				fail(p)
 				return
 			case err != nil:
 				log.Error("idempotency key could not be claimed; write refused", "request_id", middleware.RequestID(r.Context()), "error", err.Error())
@@ -107,7 +116,7 @@ func idempotent(keys IdempotencyStore, log *slog.Logger) func(http.Handler) http
 				}
 			}()
 			next.ServeHTTP(rec, r)
-			remember = rec.status != 0 && !forgettable(rec.status) && !notApplied(middleware.Err(r.Context()))
+			remember = rec.status != 0 && !forgettable(rec.status) && !notApplied(rec.err)
 			if remember {
 				// If this fails the claim stays until its lease runs out:
 				// retries see 409 meanwhile, never a second vendor call
@@ -157,7 +166,10 @@ type teeWriter struct {
 	status int
 	header http.Header
 	body   bytes.Buffer
+	err    error // the error the handler answered with (handle records it)
 }
+
+func (t *teeWriter) recordOutcome(err error) { t.err = err }
 
 func (t *teeWriter) WriteHeader(code int) {
 	if t.status == 0 {

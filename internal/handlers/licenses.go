@@ -33,21 +33,21 @@ const maxNameLen = 200
 
 // licenseName checks one company or user name wherever it comes from.
 func licenseName(loc, v string, required bool) *problem.FieldError {
-	msg := ""
+	code, msg := "", ""
 	switch {
 	case strings.TrimSpace(v) == "":
 		if required {
-			msg = "is required"
+			code, msg = problem.CodeRequired, "is required"
 		}
 	case utf8.RuneCountInString(v) > maxNameLen:
-		msg = "must be at most 200 characters"
+		code, msg = problem.CodeTooLong, "must be at most 200 characters"
 	case !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		msg = "must be text without control characters"
+		code, msg = problem.CodeInvalidFormat, "must be text without control characters"
 	}
 	if msg == "" {
 		return nil
 	}
-	return &problem.FieldError{Location: loc, Message: msg}
+	return &problem.FieldError{Location: loc, Code: code, Message: msg}
 }
 
 func badNames(fes ...*problem.FieldError) error {
@@ -74,6 +74,21 @@ func pathParam(r *http.Request, name string) string {
 		}
 	}
 	return v
+}
+
+// quotaExhausted is the 422 of a registration refused for a full annual
+// quota, with the usage when the vendor reported it.
+func quotaExhausted(qe *model.QuotaExhaustedError) *problem.Problem {
+	detail := "the partner app's annual quota of licensed users is used up; unregistering a user does not give a seat back this year"
+	if q := qe.Quota; q != nil {
+		detail = fmt.Sprintf("the partner app's annual quota of licensed users is used up (%d of %d used this year); unregistering a user does not give a seat back this year", q.Used, q.AnnualQuota)
+	}
+	p := problem.New(http.StatusUnprocessableEntity, "license-quota-exhausted", "Unprocessable Content", detail)
+	if qe.Quota != nil {
+		p.Extensions = map[string]any{"quota": qe.Quota}
+	}
+	p.Err = qe
+	return p
 }
 
 // handleListLicenses serves GET /v1/licenses (operationId listLicenses):
@@ -157,8 +172,88 @@ func handleRegisterLicense(lm LicenseManager, wl writeLog) http.Handler {
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Location", "/v1/licenses/"+url.PathEscape(l.Company)+"/"+url.PathEscape(l.User))
+		w.Header().Set("Location", licensePath(l))
 		return respond(w, http.StatusCreated, withSources(l, oneSource(src), true))
+	})
+}
+
+// licensePath is where a licence is read: by its stable id, or by names
+// when the vendor gave no id.
+func licensePath(l model.License) string {
+	if l.ID != "" {
+		return "/v1/licenses/" + url.PathEscape(l.ID)
+	}
+	return "/v1/licenses/" + url.PathEscape(l.Company) + "/" + url.PathEscape(l.User)
+}
+
+// licenseByID resolves path.id, a DBSync user id, to the licence's names.
+// DBSync has no lookup by id, so this reads licenseDetails over every
+// company: one vendor call whose answer grows with the partner app's
+// licensed users (bounded by its annual quota).
+func licenseByID(r *http.Request, lm LicenseManager) (model.License, aggregate.Source, error) {
+	id := pathParam(r, "id")
+	if err := newQuery(r).err(); err != nil {
+		return model.License{}, aggregate.Source{}, err
+	}
+	all, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) ([]model.License, error) {
+		items, _, err := lm.List(ctx, "")
+		return items, err
+	})
+	if err != nil {
+		return model.License{}, src, err
+	}
+	for _, l := range all {
+		if l.UserID == id {
+			return l, src, nil
+		}
+	}
+	return model.License{}, src, problem.NotFound("the licence manager has no licensed user with id " + id)
+}
+
+// handleCheckLicenseByID serves GET /v1/licenses/{id} (operationId
+// checkLicenseById): the licence check of the user with this DBSync id.
+func handleCheckLicenseByID(lm LicenseManager) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		l, first, err := licenseByID(r, lm)
+		if err != nil {
+			return err
+		}
+		c, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) (model.LicenseCheck, error) {
+			return lm.Check(ctx, l.Company, l.User)
+		})
+		if err != nil {
+			return err
+		}
+		if c.ID == "" {
+			c.ID, c.UserID = l.UserID, l.UserID
+		}
+		return respond(w, http.StatusOK, withSources(c, []aggregate.Source{first, src}, true))
+	})
+}
+
+// handleUnregisterLicenseByID serves DELETE /v1/licenses/{id} (operationId
+// unregisterLicenseById): as unregisterLicense, for the user with this id.
+func handleUnregisterLicenseByID(lm LicenseManager, wl writeLog) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		l, first, err := licenseByID(r, lm)
+		if err != nil {
+			return err
+		}
+		pw, err := wl.begin(r, opUnregisterLicense, l.Company+"/"+l.User, map[string]string{"id": l.UserID, "company": l.Company, "user": l.User})
+		if err != nil {
+			return err
+		}
+		got, src, err := aggregate.One(r.Context(), model.VendorDBSync, func(ctx context.Context) (model.License, error) {
+			return lm.Unregister(ctx, l.Company, l.User)
+		})
+		pw.done(src, http.StatusOK, err)
+		if err != nil {
+			return err
+		}
+		if got.ID == "" {
+			got.ID, got.UserID = l.UserID, l.UserID
+		}
+		return respond(w, http.StatusOK, withSources(got, []aggregate.Source{first, src}, true))
 	})
 }
 

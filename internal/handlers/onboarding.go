@@ -19,6 +19,7 @@ import (
 
 // Onboarding is GDAP onboarding as the handlers need it.
 type Onboarding interface {
+	Validate(req syncjobs.OnboardingRequest) error
 	Start(ctx context.Context, req syncjobs.OnboardingRequest) (syncjobs.OnboardingResult, error)
 	Get(ctx context.Context, id string) (syncjobs.Onboarding, error)
 }
@@ -89,12 +90,12 @@ func onboardingError(err error, sources []aggregate.Source) error {
 	case errors.As(err, &ve):
 		fes := make([]problem.FieldError, len(ve.Fields))
 		for i, f := range ve.Fields {
-			fes[i] = problem.FieldError{Location: "body." + f.Field, Message: f.Message}
+			fes[i] = problem.FieldError{Location: "body." + f.Field, Code: f.Code, Message: f.Message}
 		}
 		return problem.BadRequest("the onboarding request is not valid", fes...)
 	case errors.As(err, &re):
 		p := problem.BadRequest("the request names roles GDAP does not offer",
-			problem.FieldError{Location: "body.role_ids", Message: "GDAP does not offer " + strings.Join(re.Unknown, ", ") + " (see GET /v1/roles)"})
+			problem.FieldError{Location: "body.role_ids", Code: problem.CodeInvalidChoice, Message: "GDAP does not offer " + strings.Join(re.Unknown, ", ") + " (see GET /v1/roles)"})
 		p.Sources = sources
 		return p
 	case errors.As(err, &ce):
@@ -103,6 +104,9 @@ func onboardingError(err error, sources []aggregate.Source) error {
 			detail = fmt.Sprintf("an onboarding of this customer is already %s: %s", ce.Active.State, onboardingPath(ce.Active.ID))
 		}
 		p := problem.New(http.StatusConflict, "onboarding-running", "Conflict", detail)
+		if ce.Active.ID != "" {
+			p.Extensions = map[string]any{"blocking_job_id": ce.Active.ID}
+		}
 		p.Err = err
 		return p
 	case errors.Is(err, syncjobs.ErrNotFound):
@@ -130,17 +134,27 @@ func handleStartOnboarding(svc Onboarding, wl writeLog) http.Handler {
 		GroupOwnerID     string   `json:"group_owner_id"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		// The service validates the fields (ValidationError in onboardingError).
-		req, err := decodeValid[request](w, r, nil)
+		toStart := func(req *request) syncjobs.OnboardingRequest {
+			return syncjobs.OnboardingRequest{
+				CustomerTenantID: req.CustomerTenantID, Mode: req.Mode, TemplateID: req.TemplateID, TemplateName: req.TemplateName,
+				RoleIDs: req.RoleIDs, Duration: req.Duration, GroupOwnerID: req.GroupOwnerID,
+			}
+		}
+		// The service validates the fields, here with the body's other
+		// mistakes, and again in Start (ValidationError in onboardingError).
+		req, err := decodeValid(w, r, func(req *request) error {
+			if err := svc.Validate(toStart(req)); err != nil {
+				return onboardingError(err, nil)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
 		p, _ := auth.FromContext(r.Context())
-		res, err := svc.Start(r.Context(), syncjobs.OnboardingRequest{
-			CustomerTenantID: req.CustomerTenantID, Mode: req.Mode, TemplateID: req.TemplateID, TemplateName: req.TemplateName,
-			RoleIDs: req.RoleIDs, Duration: req.Duration, GroupOwnerID: req.GroupOwnerID,
-			RequestedBy: p.Subject, ClientID: p.ClientID, Audit: onboardAuditor{wl: wl, r: r},
-		})
+		start := toStart(&req)
+		start.RequestedBy, start.ClientID, start.Audit = p.Subject, p.ClientID, onboardAuditor{wl: wl, r: r}
+		res, err := svc.Start(r.Context(), start)
 		if err != nil {
 			return onboardingError(err, res.Sources)
 		}
@@ -179,7 +193,7 @@ func handleGetOnboarding(svc Onboarding) http.Handler {
 		var errs []error
 		if !syncjobs.ValidID(id) {
 			errs = append(errs, problem.BadRequest("the onboarding id is not valid",
-				problem.FieldError{Location: "path.id", Message: "must be an onboarding job id (a UUID)"}))
+				problem.FieldError{Location: "path.id", Code: problem.CodeInvalidFormat, Message: "must be an onboarding job id (a UUID)"}))
 		}
 		if err := joinBadRequests(append(errs, newQuery(r).err())...); err != nil {
 			return err
@@ -218,10 +232,10 @@ func handlePublishTemplate(g TemplateGDAP, wl writeLog) http.Handler {
 			ids, fes = syncjobs.CheckRoles("role_ids", req.RoleIDs)
 			name = strings.TrimSpace(req.Name)
 			if name == "" || len(name) > 100 {
-				fes = append(fes, syncjobs.FieldError{Field: "name", Message: "is required (1 to 100 characters)"})
+				fes = append(fes, syncjobs.FieldError{Field: "name", Code: problem.CodeRequired, Message: "is required (1 to 100 characters)"})
 			}
 			if !syncjobs.ValidDuration(req.Duration) {
-				fes = append(fes, syncjobs.FieldError{Field: "duration", Message: "must be an ISO 8601 duration from P1D to P2Y, such as P730D or P2Y"})
+				fes = append(fes, syncjobs.FieldError{Field: "duration", Code: problem.CodeInvalidFormat, Message: "must be an ISO 8601 duration from P1D to P2Y, such as P730D or P2Y"})
 			}
 			if len(fes) > 0 {
 				return onboardingError(&syncjobs.ValidationError{Fields: fes}, nil)
@@ -267,14 +281,14 @@ func handleCreateSecurityGroups(g TemplateGDAP, wl writeLog) http.Handler {
 		var idErr error
 		if !syncjobs.ValidID(id) {
 			idErr = problem.BadRequest("the template id is not valid",
-				problem.FieldError{Location: "path.id", Message: "must be a template id (a GUID)"})
+				problem.FieldError{Location: "path.id", Code: problem.CodeInvalidFormat, Message: "must be a template id (a GUID)"})
 		}
 		var owner string
 		_, err := decodeValid(w, r, func(req *request) error {
 			owner = strings.ToLower(strings.TrimSpace(req.OwnerID))
 			if !syncjobs.ValidID(owner) {
 				return problem.BadRequest("the owner is not valid",
-					problem.FieldError{Location: "body.owner_id", Message: "must be the Entra object id (a GUID) of the user who will own the groups"})
+					problem.FieldError{Location: "body.owner_id", Code: problem.CodeInvalidFormat, Message: "must be the Entra object id (a GUID) of the user who will own the groups"})
 			}
 			return nil
 		}, idErr)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/middleware"
+	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/upstream"
 )
@@ -29,7 +30,8 @@ func handle(fn handlerFunc) http.Handler {
 		if err == nil {
 			return
 		}
-		middleware.SetError(r.Context(), err)
+		middleware.SetError(r.Context(), err) // for the access log
+		recordOutcome(w, err)
 		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
 			return // the caller left; there is no one to answer (logged as 499)
 		}
@@ -37,15 +39,44 @@ func handle(fn handlerFunc) http.Handler {
 	})
 }
 
+// outcomeRecorder is a ResponseWriter that acts on the error a handler
+// answered with: the idempotency middleware's teeWriter, which must not
+// remember an answer after which the vendor certainly did not act.
+type outcomeRecorder interface{ recordOutcome(err error) }
+
+// recordOutcome hands err to the first outcomeRecorder among w and the
+// writers it wraps.
+func recordOutcome(w http.ResponseWriter, err error) {
+	for {
+		if o, ok := w.(outcomeRecorder); ok {
+			o.recordOutcome(err)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
+}
+
 // toProblem maps every error kind to its public answer.
 func toProblem(err error) *problem.Problem {
 	var (
 		p  *problem.Problem
 		vf *aggregate.VendorsFailedError
+		qe *model.QuotaExhaustedError
 		ue *upstream.Error
 	)
 	switch {
 	case errors.As(err, &p):
+		return p
+	case errors.As(err, &qe):
+		return quotaExhausted(qe)
+	case errors.Is(err, model.ErrAlreadyRegistered):
+		p := problem.New(http.StatusConflict, "already-registered", "Conflict",
+			"the licence manager already has this user registered; nothing changed")
+		p.Err = err
 		return p
 	case errors.As(err, &vf):
 		return vendorsFailed(vf)

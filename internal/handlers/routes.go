@@ -47,10 +47,14 @@ func addRoutes(r chi.Router, d Deps) {
 		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}", handleGetTenant(d.Tenants, d.Snapshots))
 		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}/agreements", handleListAgreements(d.Agreements))
 		write(config.PermWriteAgreements).Method("POST", "/v1/tenants/{id}/agreements", handleAddAgreement(d.Agreements, audit))
+		can(config.PermReadTenants).Method("GET", "/v1/tenants/{id}/agreements/{agreement_id}", handleGetAgreement(d.Agreements))
 		can(config.PermReadTenants).Method("GET", "/v1/roles", handleListRoles(d.Roles))
 
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses", handleListLicenses(d.Licenses, d.PageTokens))
 		write(config.PermManageLicenses).Method("POST", "/v1/licenses", handleRegisterLicense(d.Licenses, audit))
+		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{id}", handleCheckLicenseByID(d.Licenses))
+		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{id}", handleUnregisterLicenseByID(d.Licenses, audit))
+		// The name routes are aliases: names can change, ids do not.
 		can(config.PermReadLicenses).Method("GET", "/v1/licenses/{company}/{user}", handleCheckLicense(d.Licenses))
 		write(config.PermManageLicenses).Method("DELETE", "/v1/licenses/{company}/{user}", handleUnregisterLicense(d.Licenses, audit))
 

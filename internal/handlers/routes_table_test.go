@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -112,6 +114,8 @@ func fieldCode(code string) func(*testing.T, map[string]any, *stubs) {
 
 func TestTenantRoutes(t *testing.T) {
 	agreement := `{"agreement_type":"` + model.AgreementMicrosoftCustomer + `","first_name":"Ada","last_name":"Lovelace","email":"ada@example.com","agreed_at":"2026-01-01T00:00:00Z"}`
+	addedID := model.AgreementID(model.Agreement{Type: model.AgreementMicrosoftCustomer, Email: "ADA@example.com", AgreedAt: time.Date(2026, 1, 1, 1, 0, 0, 0, time.FixedZone("CET", 3600))})
+	stubAgreementID := model.AgreementID(model.Agreement{Type: model.AgreementMicrosoftCustomer, Email: "ada@example.com"})
 	runTable(t, []routeCase{
 		{method: "GET", path: "/v1/tenants?page_size=1", client: reader, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
 			listed(1, true)(t, b, s)
@@ -132,21 +136,32 @@ func TestTenantRoutes(t *testing.T) {
 		{method: "GET", path: "/v1/tenants/42/agreements", client: reader, status: 200, check: listed(1, true)},
 		{name: "vendor 429", method: "GET", path: "/v1/tenants/42/agreements", client: reader, fail: map[string]error{"agreements": tooMany(model.VendorCrayon)}, status: 502, problem: "vendor-error", headers: map[string]string{"Retry-After": "30"}},
 		{name: "query", method: "GET", path: "/v1/tenants/x/agreements?q=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
-		{method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: agreement, status: 201, check: func(t *testing.T, b map[string]any, s *stubs) {
-			sourcedOne("email", true)(t, b, s)
-			if len(s.audits) == 0 || s.audits[len(s.audits)-1].Operation != opAddAgreement {
-				t.Error("the write was not audited as " + opAddAgreement)
-			}
-		}},
+		{name: "by id", method: "GET", path: "/v1/tenants/42/agreements/" + stubAgreementID, client: reader, status: 200, check: hasMember("id", stubAgreementID)},
+		{name: "unknown id", method: "GET", path: "/v1/tenants/42/agreements/0123456789abcdef", client: reader, status: 404, problem: "not-found"},
+		{name: "bad ids", method: "GET", path: "/v1/tenants/042/agreements/XYZ?q=1", client: reader, status: 400, problem: "invalid-request",
+			errors: []string{"path.id", "path.agreement_id"}, check: notCalled("agreements")},
+		{method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: agreement, status: 201,
+			headers: map[string]string{"Location": "/v1/tenants/42/agreements/" + addedID}, check: func(t *testing.T, b map[string]any, s *stubs) {
+				sourcedOne("email", true)(t, b, s)
+				hasMember("id", addedID)(t, b, s)
+				if len(s.audits) == 0 || s.audits[len(s.audits)-1].Operation != opAddAgreement {
+					t.Error("the write was not audited as " + opAddAgreement)
+				}
+			}},
 		{name: "every mistake", method: "POST", path: "/v1/tenants/42/agreements?x=1", client: operator,
 			body:   `{"agreement_type":"other","first_name":" ","last_name":"L","email":"Ada <ada@example.com>","phone_number":"abc","agreed_at":"2999-01-01T00:00:00Z"}`,
 			status: 400, problem: "invalid-request",
 			errors: []string{"query.x", "body.agreement_type", "body.first_name", "body.email", "body.phone_number", "body.agreed_at"},
+			codes:  []string{"unknown", "invalid_choice", "required", "invalid_format", "invalid_format", "out_of_range"},
 			check:  notCalled("agreements.add")},
-		{name: "unknown member", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{"agreement_typ":"x"}`, status: 400, problem: "invalid-request", errors: []string{"body.agreement_typ"}},
+		{name: "unknown member", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{"agreement_typ":"x"}`, status: 400, problem: "invalid-request",
+			errors: []string{"body.agreement_typ", "body.agreement_type", "body.first_name", "body.last_name", "body.email", "body.agreed_at"}},
 		{name: "missing fields", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{}`, status: 400, problem: "invalid-request",
 			errors: []string{"body.agreement_type", "body.first_name", "body.last_name", "body.email", "body.agreed_at"}},
-		{name: "wrong type", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{"agreement_type":1}`, status: 400, problem: "invalid-request", errors: []string{"body.agreement_type"}},
+		{name: "wrong types and missing fields in one answer", method: "POST", path: "/v1/tenants/42/agreements", client: operator,
+			body: `{"agreement_type":1,"first_name":true,"last_name":"L","email":["a"],"agreed_at":"2026-01-01T00:00:00Z","phone_number":7}`, status: 400, problem: "invalid-request",
+			errors: []string{"body.agreement_type", "body.first_name", "body.email", "body.phone_number"},
+			codes:  []string{"invalid_type", "invalid_type", "invalid_type", "invalid_type"}, check: notCalled("agreements.add")},
 		{name: "trailing data", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: agreement + `{}`, status: 400, problem: "invalid-request", errors: []string{"body"}},
 		{name: "truncated", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `{"agreement_type":`, status: 400, problem: "invalid-request", errors: []string{"body"}},
 		{name: "array", method: "POST", path: "/v1/tenants/42/agreements", client: operator, body: `[]`, status: 400, problem: "invalid-request", errors: []string{"body"}},
@@ -165,12 +180,33 @@ func TestLicenseRoutes(t *testing.T) {
 		{method: "GET", path: "/v1/licenses?company=acme&user=ADA", client: reader, status: 200, check: listed(1, true)},
 		{name: "bad query", method: "GET", path: "/v1/licenses?company=a%01b&x=1", client: reader, status: 400, problem: "invalid-request", errors: []string{"query.x", "query.company"}},
 		{method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme co","user":"ada"}`, status: 201,
-			headers: map[string]string{"Location": "/v1/licenses/acme%20co/ada"}, check: sourcedOne("company", true)},
+			headers: map[string]string{"Location": "/v1/licenses/5773"}, check: hasMember("id", "5773")},
+		{name: "no id from the vendor", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme co","user":"cy"}`, status: 201,
+			headers: map[string]string{"Location": "/v1/licenses/acme%20co/cy"}, check: sourcedOne("company", true)},
+		{name: "by id", method: "GET", path: "/v1/licenses/5774", client: reader, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
+			hasMember("id", "5774")(t, b, s)
+			hasMember("user", "bob")(t, b, s)
+			if src, _ := b["sources"].([]any); len(src) != 2 {
+				t.Errorf("sources %v, want the lookup and the check", b["sources"])
+			}
+		}},
+		{name: "unknown id", method: "GET", path: "/v1/licenses/999", client: reader, status: 404, problem: "not-found", check: notCalled("licenses.check")},
+		{name: "bad id", method: "GET", path: "/v1/licenses/abc", client: reader, status: 400, problem: "invalid-request", errors: []string{"path.id"},
+			codes: []string{"invalid_format"}, check: notCalled("licenses.list")},
+		{name: "by id", method: "DELETE", path: "/v1/licenses/5773", client: operator, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
+			hasMember("id", "5773")(t, b, s)
+			hasMember("company", "acme")(t, b, s)
+			if len(s.audits) == 0 || s.audits[len(s.audits)-1].Target != "acme/ada" {
+				t.Error("the unregistration was not audited under its names")
+			}
+		}},
+		{name: "unknown id", method: "DELETE", path: "/v1/licenses/999", client: operator, status: 404, problem: "not-found", check: notCalled("licenses.unregister")},
+		{name: "reader deletes by id", method: "DELETE", path: "/v1/licenses/5773", client: reader, status: 403, problem: "forbidden", check: notCalled("licenses.list")},
 		{name: "missing", method: "POST", path: "/v1/licenses?x=1", client: operator, body: `{"company":"","user":""}`, status: 400, problem: "invalid-request",
 			errors: []string{"query.x", "body.company", "body.user"}, check: notCalled("licenses.register")},
 		{name: "blank and long", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"  ","user":"` + strings.Repeat("x", 201) + `"}`, status: 400, problem: "invalid-request", errors: []string{"body.company", "body.user"}},
-		{name: "wrong type", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":1,"user":"u"}`, status: 400, problem: "invalid-request", errors: []string{"body.company"}},
-		{name: "unknown member", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"c","user":"u","seats":2}`, status: 400, problem: "invalid-request", errors: []string{"body.seats"}},
+		{name: "wrong type", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":1,"user":2}`, status: 400, problem: "invalid-request", errors: []string{"body.company", "body.user"}, codes: []string{"invalid_type", "invalid_type"}},
+		{name: "unknown member", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"c","user":"","seats":2}`, status: 400, problem: "invalid-request", errors: []string{"body.seats", "body.user"}, codes: []string{"unknown", "required"}},
 		{name: "trailing", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"c","user":"u"} x`, status: 400, problem: "invalid-request", errors: []string{"body"}},
 		{name: "xml", method: "POST", path: "/v1/licenses", client: operator, header: map[string]string{"Content-Type": "application/xml"}, body: `{"company":"c","user":"u"}`, status: 415, problem: "unsupported-media-type"},
 		{name: "too large", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"` + strings.Repeat("c", 65<<10) + `"}`, status: 413, problem: "content-too-large"},
@@ -181,6 +217,16 @@ func TestLicenseRoutes(t *testing.T) {
 		{name: "empty body", method: "POST", path: "/v1/licenses", client: operator, header: map[string]string{"Content-Type": "application/json"}, status: 400, problem: "invalid-request", errors: []string{"body"}},
 		{name: "taken", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
 			fail: map[string]error{"licenses.register": &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 409, Err: upstream.ErrConflict}}, status: 409, problem: "conflict"},
+		{name: "already registered", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
+			fail:   map[string]error{"licenses.register": fmt.Errorf("%w: %w", model.ErrAlreadyRegistered, &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 200, Err: upstream.ErrConflict})},
+			status: 409, problem: "already-registered"},
+		{name: "quota exhausted", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
+			fail: map[string]error{"licenses.register": &model.QuotaExhaustedError{Quota: &model.LicenseQuota{AnnualQuota: 25, Used: 25, Active: 20},
+				Err: &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 200, Err: upstream.ErrRejected}}},
+			status: 422, problem: "license-quota-exhausted", check: hasMember("quota", map[string]any{"annual_quota": 25.0, "used": 25.0, "active": 20.0})},
+		{name: "quota exhausted, usage unknown", method: "POST", path: "/v1/licenses", client: operator, body: `{"company":"acme","user":"ada"}`,
+			fail:   map[string]error{"licenses.register": &model.QuotaExhaustedError{Err: &upstream.Error{Vendor: model.VendorDBSync, Op: "register", Status: 200, Err: upstream.ErrRejected}}},
+			status: 422, problem: "license-quota-exhausted", check: hasMember("quota", nil)},
 		{method: "GET", path: "/v1/licenses/acme/ada", client: reader, status: 200, check: sourcedOne("sources", true)},
 		{name: "vendor timeout", method: "GET", path: "/v1/licenses/acme/ada", client: reader, fail: map[string]error{"licenses.check": &upstream.Error{Vendor: model.VendorDBSync, Op: "check", Err: errDeadline}}, status: 504, problem: "vendor-timeout"},
 		{method: "DELETE", path: "/v1/licenses/acme/ada", client: operator, status: 200, check: sourcedOne("user", true)},
@@ -195,9 +241,14 @@ func TestSyncJobRoutes(t *testing.T) {
 		{method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`, status: 202,
 			headers: map[string]string{"Location": "/v1/sync-jobs/" + testJobID}, check: sourcedOne("id", true)},
 		{name: "invalid", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"nope"}`, status: 400, problem: "invalid-request", errors: []string{"body.kind"}},
+		{name: "type and value mistakes in one answer", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"nope","notify_email":5}`, status: 400, problem: "invalid-request",
+			errors: []string{"body.notify_email", "body.kind"}, codes: []string{"invalid_type", "invalid_choice"}, check: notCalled("syncs.start")},
 		{name: "query", method: "POST", path: "/v1/sync-jobs?x=1", client: operator, body: `{"kind":"` + kind + `"}`, status: 400, problem: "invalid-request", errors: []string{"query.x"}},
 		{name: "running", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`,
 			fail: map[string]error{"syncs.start": &syncjobs.ConflictError{}}, status: 409, problem: "sync-running"},
+		{name: "running, blocking job named", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`,
+			fail: map[string]error{"syncs.start": &syncjobs.ConflictError{Active: testJob(kind)}}, status: 409, problem: "sync-running",
+			check: hasMember("blocking_job_id", testJobID)},
 		{name: "store down", method: "POST", path: "/v1/sync-jobs", client: operator, body: `{"kind":"` + kind + `"}`,
 			fail: map[string]error{"syncs.start": syncjobs.ErrStore}, status: 503, problem: "store-unavailable", headers: map[string]string{"Retry-After": "5"}},
 		{method: "GET", path: "/v1/sync-jobs", client: reader, status: 200, check: func(t *testing.T, b map[string]any, s *stubs) {
@@ -259,8 +310,13 @@ func TestGDAPRoutes(t *testing.T) {
 		{method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"customer_tenant_id":"` + testTenantID + `","mode":"template"}`, status: 202,
 			headers: map[string]string{"Location": "/v1/gdap/onboardings/" + testJobID}, check: sourcedOne("steps", true)},
 		{name: "invalid", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"mode":"x"}`, status: 400, problem: "invalid-request", errors: []string{"body.customer_tenant_id"}},
+		{name: "type and value mistakes in one answer", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"mode":1,"role_ids":"x"}`, status: 400, problem: "invalid-request",
+			errors: []string{"body.mode", "body.role_ids", "body.customer_tenant_id"}, codes: []string{"invalid_type", "invalid_type", "required"}, check: notCalled("onboard.start")},
 		{name: "running", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"customer_tenant_id":"` + testTenantID + `"}`,
 			fail: map[string]error{"onboard.start": &syncjobs.ConflictError{}}, status: 409, problem: "onboarding-running"},
+		{name: "running, blocking job named", method: "POST", path: "/v1/gdap/onboardings", client: admin, body: `{"customer_tenant_id":"` + testTenantID + `"}`,
+			fail: map[string]error{"onboard.start": &syncjobs.ConflictError{Active: testJob(model.SyncKindGDAPOnboarding)}}, status: 409, problem: "onboarding-running",
+			check: hasMember("blocking_job_id", testJobID)},
 		{method: "GET", path: "/v1/gdap/onboardings/" + testJobID, client: admin, status: 200, check: sourcedOne("state", true)},
 		{name: "bad id", method: "GET", path: "/v1/gdap/onboardings/x", client: admin, status: 400, problem: "invalid-request", errors: []string{"path.id"}},
 		{name: "unknown", method: "GET", path: "/v1/gdap/onboardings/" + testJobID, client: admin, fail: map[string]error{"onboard.get": syncjobs.ErrNotFound}, status: 404, problem: "not-found"},
@@ -296,6 +352,20 @@ func TestPageTokensAreBoundToTheirList(t *testing.T) {
 			if status != 400 || len(errs) != 1 || errs[0].(map[string]any)["location"] != "query.page_token" {
 				t.Errorf("%s: %d %v", path, status, p)
 			}
+		}
+	}
+}
+
+// member checks one member of the answer; want nil: absent.
+func hasMember(name string, want any) func(*testing.T, map[string]any, *stubs) {
+	return func(t *testing.T, b map[string]any, _ *stubs) {
+		t.Helper()
+		got, ok := b[name]
+		if want == nil && ok {
+			t.Errorf("%s = %v, want it absent", name, got)
+		}
+		if want != nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", name, got, want)
 		}
 	}
 }

@@ -86,8 +86,12 @@ func (s *stubs) AddAgreement(_ context.Context, id string, a model.Agreement) (m
 	return a, s.call("agreements.add")
 }
 
+// licenseIDs are the DBSync user ids the licence stub knows; other users
+// come back without one.
+var licenseIDs = map[string]string{"ada": "5773", "bob": "5774"}
+
 func (s *stubs) Register(_ context.Context, c, u string) (model.License, error) {
-	return model.License{Company: c, User: u}, s.call("licenses.register")
+	return model.License{ID: licenseIDs[u], UserID: licenseIDs[u], Company: c, User: u}, s.call("licenses.register")
 }
 
 func (s *stubs) Unregister(_ context.Context, c, u string) (model.License, error) {
@@ -95,11 +99,11 @@ func (s *stubs) Unregister(_ context.Context, c, u string) (model.License, error
 }
 
 func (s *stubs) Check(_ context.Context, c, u string) (model.LicenseCheck, error) {
-	return model.LicenseCheck{}, s.call("licenses.check")
+	return model.LicenseCheck{Company: c, User: u, Licensed: true}, s.call("licenses.check")
 }
 
 func (s *stubs) List(_ context.Context, c string) ([]model.License, *LicenseQuota, error) {
-	return []model.License{{Company: "acme", User: "ada"}, {Company: "acme", User: "bob"}}, nil, s.call("licenses.list")
+	return []model.License{{ID: "5773", UserID: "5773", Company: "acme", User: "ada"}, {ID: "5774", UserID: "5774", Company: "acme", User: "bob"}}, nil, s.call("licenses.list")
 }
 
 func testJob(kind string) store.SyncJob {
@@ -109,9 +113,16 @@ func testJob(kind string) store.SyncJob {
 
 type syncStub struct{ *stubs }
 
-func (s syncStub) Start(ctx context.Context, req syncjobs.StartRequest) (syncjobs.Result, error) {
+func (s syncStub) Validate(req syncjobs.StartRequest) error {
 	if req.Kind != syncjobs.Kinds[0] && req.Kind != syncjobs.Kinds[len(syncjobs.Kinds)-1] {
-		return syncjobs.Result{}, &syncjobs.ValidationError{Fields: []syncjobs.FieldError{{Field: "kind", Message: "is not a kind"}}}
+		return &syncjobs.ValidationError{Fields: []syncjobs.FieldError{{Field: "kind", Code: problem.CodeInvalidChoice, Message: "is not a kind"}}}
+	}
+	return nil
+}
+
+func (s syncStub) Start(ctx context.Context, req syncjobs.StartRequest) (syncjobs.Result, error) {
+	if err := s.Validate(req); err != nil {
+		return syncjobs.Result{}, err
 	}
 	if err := s.call("syncs.start"); err != nil {
 		return syncjobs.Result{}, err
@@ -132,18 +143,25 @@ func (s syncStub) List(_ context.Context, f store.SyncJobFilter) (syncjobs.Page,
 
 type onboardStub struct{ *stubs }
 
-func (s onboardStub) Start(_ context.Context, req syncjobs.OnboardingRequest) (syncjobs.OnboardingResult, error) {
+func (s onboardStub) Validate(req syncjobs.OnboardingRequest) error {
 	if req.CustomerTenantID == "" {
-		return syncjobs.OnboardingResult{}, &syncjobs.ValidationError{Fields: []syncjobs.FieldError{{Field: "customer_tenant_id", Message: "is required"}}}
+		return &syncjobs.ValidationError{Fields: []syncjobs.FieldError{{Field: "customer_tenant_id", Code: problem.CodeRequired, Message: "is required"}}}
+	}
+	return nil
+}
+
+func (s onboardStub) Start(_ context.Context, req syncjobs.OnboardingRequest) (syncjobs.OnboardingResult, error) {
+	if err := s.Validate(req); err != nil {
+		return syncjobs.OnboardingResult{}, err
 	}
 	if err := s.call("onboard.start"); err != nil {
 		return syncjobs.OnboardingResult{}, err
 	}
-	return syncjobs.OnboardingResult{Onboarding: syncjobs.Onboarding{Job: testJob("gdap-onboarding")}, Complete: true}, nil
+	return syncjobs.OnboardingResult{Onboarding: syncjobs.Onboarding{Job: testJob("gdap_onboarding")}, Complete: true}, nil
 }
 
 func (s onboardStub) Get(context.Context, string) (syncjobs.Onboarding, error) {
-	return syncjobs.Onboarding{Job: testJob("gdap-onboarding")}, s.call("onboard.get")
+	return syncjobs.Onboarding{Job: testJob("gdap_onboarding")}, s.call("onboard.get")
 }
 
 type gdapStub struct{ *stubs }
@@ -315,6 +333,7 @@ type routeCase struct {
 	problem string            // problem type slug; "" for a success
 	headers map[string]string // header values expected (prefix match)
 	errors  []string          // errors[].location, in order
+	codes   []string          // errors[].code, in order; nil: not checked
 	check   func(t *testing.T, body map[string]any, s *stubs)
 }
 
@@ -369,14 +388,19 @@ func (ts *testServer) run(t *testing.T, c routeCase) {
 		if got["type"] != problem.TypeBase+c.problem {
 			t.Errorf("type %v, want %s", got["type"], c.problem)
 		}
-		var locs []string
+		var locs, codes []string
 		if es, ok := got["errors"].([]any); ok {
 			for _, e := range es {
 				locs = append(locs, e.(map[string]any)["location"].(string))
+				code, _ := e.(map[string]any)["code"].(string)
+				codes = append(codes, code)
 			}
 		}
 		if !slices.Equal(locs, c.errors) {
 			t.Errorf("errors at %v, want %v", locs, c.errors)
+		}
+		if c.codes != nil && !slices.Equal(codes, c.codes) {
+			t.Errorf("error codes %v, want %v", codes, c.codes)
 		}
 	} else if c.status < 300 && c.status != http.StatusNoContent && c.method != http.MethodHead {
 		if _, ok := got["problem"]; ok || got["type"] != nil && strings.HasPrefix(got["type"].(string), problem.TypeBase) {

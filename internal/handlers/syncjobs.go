@@ -19,6 +19,7 @@ import (
 
 // SyncJobs is the sync job service, as the handlers need it.
 type SyncJobs interface {
+	Validate(req syncjobs.StartRequest) error
 	Start(ctx context.Context, req syncjobs.StartRequest) (syncjobs.Result, error)
 	Get(ctx context.Context, id string) (syncjobs.Result, error)
 	List(ctx context.Context, f store.SyncJobFilter) (syncjobs.Page, error)
@@ -35,8 +36,15 @@ func handleStartSyncJob(svc SyncJobs, wl writeLog) http.Handler {
 		NotifyEmail string `json:"notify_email"`
 	}
 	return handle(func(w http.ResponseWriter, r *http.Request) error {
-		// The service validates the fields (ValidationError below).
-		req, err := decodeValid[request](w, r, nil)
+		// The service validates the fields, here with the body's other
+		// mistakes, and again in Start (ValidationError below).
+		req, err := decodeValid(w, r, func(req *request) error {
+			var ve *syncjobs.ValidationError
+			if err := svc.Validate(syncjobs.StartRequest{Kind: req.Kind, CompanyID: req.CompanyID, NotifyEmail: req.NotifyEmail}); errors.As(err, &ve) {
+				return syncValidation(ve)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
@@ -89,7 +97,7 @@ func handleGetSyncJob(svc SyncJobs) http.Handler {
 		var errs []error
 		if !syncjobs.ValidID(id) {
 			errs = append(errs, problem.BadRequest("the job id is not valid",
-				problem.FieldError{Location: "path.id", Message: "must be a sync job id (a UUID)"}))
+				problem.FieldError{Location: "path.id", Code: problem.CodeInvalidFormat, Message: "must be a sync job id (a UUID)"}))
 		}
 		if err := joinBadRequests(append(errs, newQuery(r).err())...); err != nil {
 			return err
@@ -190,7 +198,7 @@ func customerTenant(ctx context.Context, snaps *aggregate.Snapshots, id string) 
 func syncValidation(ve *syncjobs.ValidationError) error {
 	fes := make([]problem.FieldError, len(ve.Fields))
 	for i, f := range ve.Fields {
-		fes[i] = problem.FieldError{Location: "body." + f.Field, Message: f.Message}
+		fes[i] = problem.FieldError{Location: "body." + f.Field, Code: f.Code, Message: f.Message}
 	}
 	return problem.BadRequest("the sync job request is not valid", fes...)
 }
@@ -206,6 +214,9 @@ func syncError(err error, res syncjobs.Result) error {
 			detail = fmt.Sprintf("a sync of kind %s for this company is already %s: %s", ce.Active.Kind, ce.Active.State, syncJobPath(ce.Active.ID))
 		}
 		p := problem.New(http.StatusConflict, "sync-running", "Conflict", detail)
+		if ce.Active.ID != "" {
+			p.Extensions = map[string]any{"blocking_job_id": ce.Active.ID}
+		}
 		p.Err = err
 		return p
 	case errors.Is(err, syncjobs.ErrNotFound):

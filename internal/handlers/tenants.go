@@ -175,7 +175,48 @@ func handleListAgreements(store AgreementStore) http.Handler {
 		if err != nil {
 			return err
 		}
+		for i := range items {
+			items[i] = withAgreementID(items[i])
+		}
 		return respond(w, http.StatusOK, wholeList(items, oneSource(src), true))
+	})
+}
+
+// withAgreementID gives a an id if its source did not.
+func withAgreementID(a model.Agreement) model.Agreement {
+	if a.ID == "" {
+		a.ID = model.AgreementID(a)
+	}
+	return a
+}
+
+func agreementPath(tenantID, agreementID string) string {
+	return "/v1/tenants/" + tenantID + "/agreements/" + agreementID
+}
+
+// handleGetAgreement serves GET /v1/tenants/{id}/agreements/{agreement_id}
+// (operationId getAgreement). Crayon has no agreement ids and no lookup of
+// one agreement, so this reads the tenant's agreements (one call; a tenant
+// has a handful) and picks the one with the id.
+func handleGetAgreement(store AgreementStore) http.Handler {
+	return handle(func(w http.ResponseWriter, r *http.Request) error {
+		id, idErr := tenantID(r)
+		if err := joinBadRequests(idErr, newQuery(r).err()); err != nil {
+			return err
+		}
+		want := pathParam(r, "agreement_id")
+		items, src, err := aggregate.One(r.Context(), model.VendorCrayon, func(ctx context.Context) ([]model.Agreement, error) {
+			return store.Agreements(ctx, id)
+		})
+		if err != nil {
+			return err
+		}
+		for _, a := range items {
+			if a = withAgreementID(a); a.ID == want {
+				return respond(w, http.StatusOK, withSources(a, oneSource(src), true))
+			}
+		}
+		return problem.NotFound("tenant " + id + " has no agreement with id " + want)
 	})
 }
 
@@ -195,32 +236,32 @@ const clockSkew = 5 * time.Minute
 
 func (a agreementRequest) validate(now time.Time) (model.Agreement, error) {
 	var errs []problem.FieldError
-	fail := func(field, msg string) {
-		errs = append(errs, problem.FieldError{Location: "body." + field, Message: msg})
+	fail := func(field, code, msg string) {
+		errs = append(errs, problem.FieldError{Location: "body." + field, Code: code, Message: msg})
 	}
 	switch a.AgreementType {
 	case model.AgreementMicrosoftCustomer, model.AgreementMicrosoftCloud:
 	case "":
-		fail("agreement_type", "is required")
+		fail("agreement_type", problem.CodeRequired, "is required")
 	default:
-		fail("agreement_type", "must be one of "+model.AgreementMicrosoftCustomer+", "+model.AgreementMicrosoftCloud)
+		fail("agreement_type", problem.CodeInvalidChoice, "must be one of "+model.AgreementMicrosoftCustomer+", "+model.AgreementMicrosoftCloud)
 	}
 	text := func(field, v string, maxLen int) {
 		switch {
 		case strings.TrimSpace(v) == "":
-			fail(field, "is required")
+			fail(field, problem.CodeRequired, "is required")
 		case utf8.RuneCountInString(v) > maxLen:
-			fail(field, fmt.Sprintf("must be at most %d characters", maxLen))
+			fail(field, problem.CodeTooLong, fmt.Sprintf("must be at most %d characters", maxLen))
 		case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-			fail(field, "must not contain control characters")
+			fail(field, problem.CodeInvalidFormat, "must not contain control characters")
 		}
 	}
 	text("first_name", a.FirstName, 100)
 	text("last_name", a.LastName, 100)
 	if strings.TrimSpace(a.Email) == "" {
-		fail("email", "is required")
+		fail("email", problem.CodeRequired, "is required")
 	} else if !plainEmail(a.Email) {
-		fail("email", "must be one plain e-mail address such as name@example.com")
+		fail("email", problem.CodeInvalidFormat, "must be one plain e-mail address such as name@example.com")
 	}
 	phone := ""
 	if a.PhoneNumber != nil {
@@ -228,16 +269,16 @@ func (a agreementRequest) validate(now time.Time) (model.Agreement, error) {
 		if len(phone) > 40 || strings.TrimSpace(phone) == "" || strings.ContainsFunc(phone, func(r rune) bool {
 			return !strings.ContainsRune("0123456789+-() .", r)
 		}) {
-			fail("phone_number", "must be a phone number of digits, spaces, +, -, ( and ), at most 40 characters")
+			fail("phone_number", problem.CodeInvalidFormat, "must be a phone number of digits, spaces, +, -, ( and ), at most 40 characters")
 		}
 	}
 	var at time.Time
 	if a.AgreedAt == "" {
-		fail("agreed_at", "is required")
+		fail("agreed_at", problem.CodeRequired, "is required")
 	} else if t, err := time.Parse(time.RFC3339, a.AgreedAt); err != nil {
-		fail("agreed_at", "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
+		fail("agreed_at", problem.CodeInvalidFormat, "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
 	} else if t.After(now.Add(clockSkew)) {
-		fail("agreed_at", "must not be in the future")
+		fail("agreed_at", problem.CodeOutOfRange, "must not be in the future")
 	} else {
 		at = t.UTC()
 	}
@@ -278,6 +319,8 @@ func handleAddAgreement(store AgreementStore, w writeLog) http.Handler {
 		if err != nil {
 			return err
 		}
+		got = withAgreementID(got)
+		rw.Header().Set("Location", agreementPath(id, got.ID))
 		return respond(rw, http.StatusCreated, withSources(got, oneSource(src), true))
 	})
 }
@@ -288,7 +331,7 @@ func tenantID(r *http.Request) (string, error) {
 	n, err := strconv.Atoi(raw)
 	if err != nil || n <= 0 || strconv.Itoa(n) != raw {
 		return "", problem.BadRequest("the tenant id is not valid",
-			problem.FieldError{Location: "path.id", Message: "must be a positive integer"})
+			problem.FieldError{Location: "path.id", Code: problem.CodeInvalidFormat, Message: "must be a positive integer"})
 	}
 	return raw, nil
 }

@@ -126,6 +126,9 @@ const (
 
 // Agreement is a consent to a Microsoft agreement for one tenant.
 type Agreement struct {
+	// ID is derived from what identifies a consent (AgreementID): Crayon
+	// gives agreements no id of their own.
+	ID          string    `json:"id"`
 	Type        string    `json:"agreement_type"`
 	FirstName   string    `json:"first_name"`
 	LastName    string    `json:"last_name"`
@@ -167,6 +170,9 @@ func (b BookingCustomer) CustomerRecord() CustomerRecord {
 
 // License is a DBSync licensed user of a company.
 type License struct {
+	// ID is the licence manager's user id, the licence's stable id
+	// (names can change); DBSync's userId.
+	ID        string `json:"id,omitempty"`
 	Company   string `json:"company"`
 	User      string `json:"user"`
 	CompanyID string `json:"company_id,omitempty"`
@@ -175,6 +181,7 @@ type License struct {
 
 // LicenseCheck is the answer to "may this user run the integration".
 type LicenseCheck struct {
+	ID       string `json:"id,omitempty"` // as License.ID
 	Company  string `json:"company"`
 	User     string `json:"user"`
 	Licensed bool   `json:"licensed"`
@@ -200,12 +207,12 @@ type Role struct {
 // Sync job kinds: what a sync job synchronizes.
 const (
 	// SyncKindGDAPCustomers: GDAP's partner customer sync (result by e-mail).
-	SyncKindGDAPCustomers = "gdap-customers"
+	SyncKindGDAPCustomers = "gdap_customers"
 	// SyncKindAxemaUsers: BokaMera's Axema Vaka user sync.
-	SyncKindAxemaUsers = "axema-users"
+	SyncKindAxemaUsers = "axema_users"
 	// SyncKindGDAPOnboarding: moving one customer onto GDAP (its steps run
 	// in the background; one active per customer tenant).
-	SyncKindGDAPOnboarding = "gdap-onboarding"
+	SyncKindGDAPOnboarding = "gdap_onboarding"
 )
 
 // Sync job states, one model over BokaMera's 0..3 and GDAP's fire-and-forget:

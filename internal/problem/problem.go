@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -65,8 +66,12 @@ type Problem struct {
 	Instance string       `json:"instance,omitempty"`
 	Errors   []FieldError `json:"errors,omitempty"`
 	Sources  any          `json:"sources,omitempty"`
-	Header   http.Header  `json:"-"`
-	Err      error        `json:"-"`
+	// Extensions are the problem type's own members (RFC 9457 section
+	// 3.2), such as blocking_job_id; written beside the standard ones,
+	// which they cannot replace.
+	Extensions map[string]any `json:"-"`
+	Header     http.Header    `json:"-"`
+	Err        error          `json:"-"`
 }
 
 func (p *Problem) Error() string {
@@ -140,6 +145,34 @@ func Internal(err error) *Problem {
 	return p
 }
 
+// standardMembers are the members Problem writes itself.
+var standardMembers = map[string]bool{"type": true, "title": true, "status": true, "detail": true, "instance": true, "errors": true, "sources": true}
+
+// marshal encodes p with its extension members after the standard ones.
+func marshal(p *Problem) ([]byte, error) {
+	body, err := json.Marshal(p)
+	if err != nil || len(p.Extensions) == 0 {
+		return body, err
+	}
+	names := make([]string, 0, len(p.Extensions))
+	for name := range p.Extensions {
+		if !standardMembers[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	body = body[:len(body)-1] // the closing brace
+	for _, name := range names {
+		k, _ := json.Marshal(name)
+		v, err := json.Marshal(p.Extensions[name])
+		if err != nil {
+			return nil, fmt.Errorf("problem member %s: %w", name, err)
+		}
+		body = append(append(append(append(body, ','), k...), ':'), v...)
+	}
+	return append(body, '}'), nil
+}
+
 // Write sends p, stamping instance with the request id. The body is encoded
 // before anything is written, so an encoding failure cannot leave a partial
 // answer.
@@ -147,7 +180,7 @@ func Write(w http.ResponseWriter, requestID string, p *Problem) {
 	if p.Instance == "" && requestID != "" {
 		p.Instance = "urn:request:" + requestID
 	}
-	body, err := json.Marshal(p)
+	body, err := marshal(p)
 	if err != nil {
 		body = []byte(`{"type":"` + TypeBase + `internal","title":"Internal Server Error","status":500}`)
 		p.Status = http.StatusInternalServerError

@@ -15,6 +15,7 @@ import (
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/store"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/gdap"
@@ -85,6 +86,7 @@ func NewOnboardings(cfg OnboardingConfig) (*Onboardings, error) {
 	if cfg.Store == nil || cfg.GDAP == nil {
 		return nil, errors.New("onboarding config: Store and GDAP are required")
 	}
+	cfg.Store = kindStore{cfg.Store}
 	if cfg.StepTimeout <= 0 {
 		cfg.StepTimeout = 3 * time.Minute
 	}
@@ -167,7 +169,7 @@ type OnboardingResult struct {
 	Complete bool
 }
 
-// ParseOnboarding decodes a job record of kind gdap-onboarding.
+// ParseOnboarding decodes a job record of kind gdap_onboarding.
 func ParseOnboarding(j store.SyncJob) (Onboarding, error) {
 	o := Onboarding{Job: j}
 	if j.Kind != model.SyncKindGDAPOnboarding {
@@ -211,19 +213,19 @@ func (e *RoleError) Error() string {
 func CheckRoles(field string, ids []string) ([]string, []FieldError) {
 	var fields []FieldError
 	if len(ids) == 0 {
-		return nil, []FieldError{{field, "must name at least one role id (see GET /v1/roles)"}}
+		return nil, []FieldError{{field, problem.CodeTooFew, "must name at least one role id (see GET /v1/roles)"}}
 	}
 	if len(ids) > 50 {
-		fields = append(fields, FieldError{field, "must name at most 50 roles"})
+		fields = append(fields, FieldError{field, problem.CodeTooMany, "must name at most 50 roles"})
 	}
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
 		id = strings.ToLower(strings.TrimSpace(id))
 		switch {
 		case !guidRE.MatchString(id):
-			fields = append(fields, FieldError{field, fmt.Sprintf("%q is not a role id (a GUID)", id)})
+			fields = append(fields, FieldError{field, problem.CodeInvalidFormat, fmt.Sprintf("%q is not a role id (a GUID)", id)})
 		case slices.Contains(out, id):
-			fields = append(fields, FieldError{field, fmt.Sprintf("%s is named twice", id)})
+			fields = append(fields, FieldError{field, problem.CodeDuplicate, fmt.Sprintf("%s is named twice", id)})
 		default:
 			out = append(out, id)
 		}
@@ -258,41 +260,49 @@ func ResolveRoles(ctx context.Context, g OnboardingGDAP, ids []string) ([]model.
 
 func (o *Onboardings) now() time.Time { return o.cfg.Now().UTC().Truncate(time.Microsecond) }
 
+// Validate reports every mistake in req that can be found without a
+// vendor (a *ValidationError), recording and calling nothing. Start checks
+// the same, and then the roles with GDAP.
+func (o *Onboardings) Validate(req OnboardingRequest) error {
+	_, _, err := o.normalize(req)
+	return err
+}
+
 // normalize checks req and builds the job's detail (no vendor call).
 func (o *Onboardings) normalize(req OnboardingRequest) (OnboardingDetail, string, error) {
 	var fields []FieldError
-	fail := func(field, msg string) { fields = append(fields, FieldError{field, msg}) }
+	fail := func(field, code, msg string) { fields = append(fields, FieldError{field, code, msg}) }
 	customer := strings.ToLower(strings.TrimSpace(req.CustomerTenantID))
 	if !guidRE.MatchString(customer) {
-		fail("customer_tenant_id", "must be the customer's Microsoft tenant id (a GUID)")
+		fail("customer_tenant_id", problem.CodeInvalidFormat, "must be the customer's Microsoft tenant id (a GUID)")
 	}
 	d := OnboardingDetail{Mode: req.Mode, Duration: strings.TrimSpace(req.Duration), TemplateName: strings.TrimSpace(req.TemplateName)}
 	if !ValidDuration(d.Duration) {
-		fail("duration", "must be an ISO 8601 duration from P1D to P2Y, such as P730D or P2Y")
+		fail("duration", problem.CodeInvalidFormat, "must be an ISO 8601 duration from P1D to P2Y, such as P730D or P2Y")
 	}
 	tpl := strings.ToLower(strings.TrimSpace(req.TemplateID))
 	owner := strings.ToLower(strings.TrimSpace(req.GroupOwnerID))
 	if owner != "" && !guidRE.MatchString(owner) {
-		fail("group_owner_id", "must be the Entra object id (a GUID) of the user who will own the security groups")
+		fail("group_owner_id", problem.CodeInvalidFormat, "must be the Entra object id (a GUID) of the user who will own the security groups")
 	}
 	switch req.Mode {
 	case ModeTemplate:
 		if tpl != "" {
 			if !guidRE.MatchString(tpl) {
-				fail("template_id", "must be a template id (a GUID) as POST /v1/gdap/templates returned it")
+				fail("template_id", problem.CodeInvalidFormat, "must be a template id (a GUID) as POST /v1/gdap/templates returned it")
 			}
 			if len(req.RoleIDs) > 0 || d.TemplateName != "" {
-				fail("role_ids", "must be omitted with template_id: the template holds the roles")
+				fail("role_ids", problem.CodeInvalidCombination, "must be omitted with template_id: the template holds the roles")
 			}
 			d.TemplateID = tpl
 		} else {
 			ids, fe := CheckRoles("role_ids", req.RoleIDs)
 			fields, d.RoleIDs = append(fields, fe...), ids
 			if d.TemplateName == "" || len(d.TemplateName) > 100 {
-				fail("template_name", "is required to publish a new template (1 to 100 characters)")
+				fail("template_name", problem.CodeRequired, "is required to publish a new template (1 to 100 characters)")
 			}
 			if owner == "" {
-				fail("group_owner_id", "is required to create the new template's security groups")
+				fail("group_owner_id", problem.CodeRequired, "is required to create the new template's security groups")
 			}
 		}
 		d.GroupOwnerID = owner
@@ -308,13 +318,13 @@ func (o *Onboardings) normalize(req OnboardingRequest) (OnboardingDetail, string
 		ids, fe := CheckRoles("role_ids", req.RoleIDs)
 		fields, d.RoleIDs = append(fields, fe...), ids
 		if tpl != "" || owner != "" || d.TemplateName != "" {
-			fail("mode", "express takes customer_tenant_id, role_ids and duration only")
+			fail("mode", problem.CodeInvalidCombination, "express takes customer_tenant_id, role_ids and duration only")
 		}
 		d.Steps = []Step{{Name: StepExpressTransition, State: StepPending}}
 	case "":
-		fail("mode", "is required; one of template, express")
+		fail("mode", problem.CodeRequired, "is required; one of template, express")
 	default:
-		fail("mode", "must be one of template, express")
+		fail("mode", problem.CodeInvalidChoice, "must be one of template, express")
 	}
 	if len(fields) > 0 {
 		return d, "", &ValidationError{Fields: fields}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/partnerhub/gateway/internal/aggregate"
 	"github.com/partnerhub/gateway/internal/model"
+	"github.com/partnerhub/gateway/internal/problem"
 	"github.com/partnerhub/gateway/internal/store"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/gdap"
@@ -63,7 +64,8 @@ type ValidationError struct {
 }
 
 // FieldError is one mistake in one field.
-type FieldError struct{ Field, Message string }
+// Code is one of the problem.Code* constants.
+type FieldError struct{ Field, Code, Message string }
 
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Fields))
@@ -92,9 +94,9 @@ type Config struct {
 	GDAP     GDAP
 	BokaMera BokaMera
 	// PartnerID is the GDAP partner tenant: GDAP syncs are per partner, so
-	// it is the company of every gdap-customers job.
+	// it is the company of every gdap_customers job.
 	PartnerID string
-	// BokaMeraCompanyID is the company an axema-users job runs for when the
+	// BokaMeraCompanyID is the company an axema_users job runs for when the
 	// caller names none (the gateway's configured BokaMera company).
 	BokaMeraCompanyID string
 	// StartTimeout is how long a job may stay pending without the vendor's
@@ -133,6 +135,7 @@ func New(cfg Config) (*Service, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("syncjobs config: %w", err)
 	}
+	cfg.Store = kindStore{cfg.Store}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 2 * time.Minute
 	}
@@ -152,8 +155,8 @@ func New(cfg Config) (*Service, error) {
 // from the authenticated principal.
 type StartRequest struct {
 	Kind        string
-	CompanyID   string // axema-users: BokaMera company GUID ("" = configured); gdap-customers: "" or the partner id
-	NotifyEmail string // gdap-customers only: where GDAP mails the result
+	CompanyID   string // axema_users: BokaMera company GUID ("" = configured); gdap_customers: "" or the partner id
+	NotifyEmail string // gdap_customers only: where GDAP mails the result
 	RequestedBy string
 	ClientID    string
 	// Audit, when set, records the start in the audit trail: after the job
@@ -203,10 +206,18 @@ var guidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 // malformed id is the caller's mistake rather than a lookup.
 func ValidID(id string) bool { return guidRE.MatchString(id) }
 
+// Validate reports every mistake in req as a *ValidationError, without
+// recording or calling anything: a form's other mistakes can be reported
+// with it. Start checks the same.
+func (s *Service) Validate(req StartRequest) error {
+	_, err := s.normalize(req)
+	return err
+}
+
 // normalize checks req and turns it into the job to record.
 func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 	var fields []FieldError
-	fail := func(field, msg string) { fields = append(fields, FieldError{field, msg}) }
+	fail := func(field, code, msg string) { fields = append(fields, FieldError{field, code, msg}) }
 	company := strings.ToLower(strings.TrimSpace(req.CompanyID))
 	email := strings.TrimSpace(req.NotifyEmail)
 	switch req.Kind {
@@ -214,31 +225,31 @@ func (s *Service) normalize(req StartRequest) (store.SyncJob, error) {
 		// GDAP syncs the whole partner; a company other than the partner
 		// would be silently ignored by the vendor, so it is refused.
 		if company != "" && company != s.cfg.PartnerID {
-			fail("company_id", "must be omitted or be the gateway's GDAP partner tenant id; GDAP syncs all of the partner's customers")
+			fail("company_id", problem.CodeInvalidCombination, "must be omitted or be the gateway's GDAP partner tenant id; GDAP syncs all of the partner's customers")
 		}
 		company = s.cfg.PartnerID
 		switch {
 		case email == "":
-			fail("notify_email", "is required for gdap-customers: GDAP mails the sync result there")
+			fail("notify_email", problem.CodeRequired, "is required for gdap_customers: GDAP mails the sync result there")
 		case len(email) > maxEmailLen || !gdap.ValidEmail(email):
-			fail("notify_email", "must be one plain e-mail address (no display name), at most 254 characters")
+			fail("notify_email", problem.CodeInvalidFormat, "must be one plain e-mail address (no display name), at most 254 characters")
 		}
 	case model.SyncKindAxemaUsers:
 		switch {
 		case company == "" && s.cfg.BokaMeraCompanyID == "":
-			fail("company_id", "is required: no default BokaMera company is configured")
+			fail("company_id", problem.CodeRequired, "is required: no default BokaMera company is configured")
 		case company == "":
 			company = s.cfg.BokaMeraCompanyID
 		case !guidRE.MatchString(company):
-			fail("company_id", "must be a BokaMera company id (a GUID)")
+			fail("company_id", problem.CodeInvalidFormat, "must be a BokaMera company id (a GUID)")
 		}
 		if req.NotifyEmail != "" {
-			fail("notify_email", "is not used by axema-users: BokaMera reports progress in the job itself")
+			fail("notify_email", problem.CodeInvalidCombination, "is not used by axema_users: BokaMera reports progress in the job itself")
 		}
 	case "":
-		fail("kind", "is required; one of "+strings.Join(Kinds, ", "))
+		fail("kind", problem.CodeRequired, "is required; one of "+strings.Join(Kinds, ", "))
 	default:
-		fail("kind", "must be one of "+strings.Join(Kinds, ", "))
+		fail("kind", problem.CodeInvalidChoice, "must be one of "+strings.Join(Kinds, ", "))
 	}
 	if len(fields) > 0 {
 		return store.SyncJob{}, &ValidationError{Fields: fields}

@@ -85,7 +85,7 @@ func (e *env) startAxema(t *testing.T) syncjobs.Result {
 	t.Helper()
 	res, err := e.svc.Start(t.Context(), syncjobs.StartRequest{Kind: model.SyncKindAxemaUsers, RequestedBy: requester})
 	if err != nil {
-		t.Fatalf("start axema-users: %v", err)
+		t.Fatalf("start axema_users: %v", err)
 	}
 	return res
 }
@@ -516,4 +516,24 @@ func TestAuditFailureStopsTheStartBeforeTheVendor(t *testing.T) {
 	}
 	// The failed job does not block the next start.
 	e.startAxema(t)
+}
+
+// TestJobsStoredWithOldKindNamesReadWithNewOnes: a job an older gateway
+// recorded as gdap-customers (contract 1.x) is answered as gdap_customers.
+func TestJobsStoredWithOldKindNamesReadWithNewOnes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	now := e.clock.Now()
+	old, err := e.store.CreateSyncJob(t.Context(), store.SyncJob{ID: "22222222-2222-4222-8222-222222222222", Kind: "gdap-customers",
+		CompanyID: strings.ToLower(simseed.PartnerTenantID), State: model.SyncAccepted, NotifyEmail: notifyTo, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, old.ID); got.Job.Kind != model.SyncKindGDAPCustomers {
+		t.Errorf("get: kind %q, want %q", got.Job.Kind, model.SyncKindGDAPCustomers)
+	}
+	page, err := e.svc.List(t.Context(), store.SyncJobFilter{Limit: 10})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Kind != model.SyncKindGDAPCustomers {
+		t.Errorf("list: %+v, %v; want the job with kind %s", page.Items, err, model.SyncKindGDAPCustomers)
+	}
 }

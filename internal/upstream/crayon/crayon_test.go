@@ -379,7 +379,8 @@ func TestAgreements(t *testing.T) {
 	c0 := simseed.Orgs[0].Contact
 	seeded := model.Agreement{Type: model.AgreementMicrosoftCustomer, FirstName: c0.First, LastName: c0.Last,
 		Email: c0.Email, PhoneNumber: c0.Phone, AgreedAt: time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)}
-	if len(got) != 1 || got[0] != seeded {
+	seeded.ID = model.AgreementID(seeded)
+	if len(got) != 1 || got[0] != seeded || len(seeded.ID) != 16 {
 		t.Fatalf("seeded agreements = %+v, want [%+v]", got, seeded)
 	}
 
@@ -389,7 +390,9 @@ func TestAgreements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !stored.AgreedAt.Equal(add.AgreedAt) || stored.AgreedAt.Location() != time.UTC || stored.Type != add.Type || stored.Email != add.Email {
+	// The id is stable: the same whatever zone the consent time came in.
+	if !stored.AgreedAt.Equal(add.AgreedAt) || stored.AgreedAt.Location() != time.UTC || stored.Type != add.Type || stored.Email != add.Email ||
+		stored.ID != model.AgreementID(add) || stored.ID == seeded.ID {
 		t.Errorf("stored = %+v", stored)
 	}
 	if got, err := c.Agreements(ctx, "1002"); err != nil || len(got) != 1 || got[0] != stored {

@@ -121,6 +121,7 @@ func (a agreementDTO) model() model.Agreement {
 	if a.DateAgreed != nil {
 		m.AgreedAt = a.DateAgreed.Time
 	}
+	m.ID = model.AgreementID(m)
 	return m
 }
 

@@ -105,7 +105,7 @@ func (c *Client) AuthenticateUser(ctx context.Context, company, user string) (mo
 		return model.LicenseCheck{}, err
 	}
 	l := r.license(company, user)
-	chk := model.LicenseCheck{Company: l.Company, User: l.User, UserID: l.UserID, Licensed: true}
+	chk := model.LicenseCheck{ID: l.UserID, Company: l.Company, User: l.User, UserID: l.UserID, Licensed: true}
 	switch valid, known := r.valid(); {
 	case !r.Expiry.IsZero() && !r.Expiry.After(c.now()):
 		chk.Licensed, chk.Reason = false, "the licence expired on "+r.Expiry.UTC().Format(time.RFC3339)
@@ -118,9 +118,28 @@ func (c *Client) AuthenticateUser(ctx context.Context, company, user string) (mo
 // Manager adapts the client to the gateway's licence operations.
 type Manager struct{ C *Client }
 
-// Register registers a user (RegisterUser).
+// Register registers a user (RegisterUser). A user the manager already
+// has is model.ErrAlreadyRegistered; a full quota is a
+// *model.QuotaExhaustedError carrying the usage licenseDetails reports
+// (one more read-only call, only on that failure; nil if it fails too).
+// Both wrap the vendor's *upstream.Error.
 func (m Manager) Register(ctx context.Context, company, user string) (model.License, error) {
-	return m.C.RegisterUser(ctx, company, user)
+	l, err := m.C.RegisterUser(ctx, company, user)
+	var ue *upstream.Error
+	if !errors.As(err, &ue) {
+		return l, err
+	}
+	switch ue.Code {
+	case codeAlreadyRegistered:
+		return l, fmt.Errorf("%w: %w", model.ErrAlreadyRegistered, err)
+	case codeQuotaExhausted:
+		qe := &model.QuotaExhaustedError{Err: err}
+		if d, derr := m.C.LicenseDetails(ctx, company); derr == nil {
+			qe.Quota = d.Quota
+		}
+		return l, qe
+	}
+	return l, err
 }
 
 // Unregister frees a user's seat (UnregisterUser).
@@ -332,7 +351,7 @@ func (s *idString) UnmarshalJSON(b []byte) error {
 // license maps a result; the response has no company name in the
 // documented shape, so the request's company (and user) fill the gaps.
 func (r result) license(company, user string) model.License {
-	l := model.License{Company: r.CompanyName, User: r.UserName, CompanyID: string(r.CompanyID), UserID: string(r.UserID)}
+	l := model.License{ID: string(r.UserID), Company: r.CompanyName, User: r.UserName, CompanyID: string(r.CompanyID), UserID: string(r.UserID)}
 	if l.Company == "" {
 		l.Company = company
 	}
@@ -468,6 +487,13 @@ func pageSummary(b []byte) string {
 // codeExpired marks an errorMessage saying the user's licence has expired.
 const codeExpired = "licence_expired"
 
+// Codes of errorMessage[] texts that Manager.Register reports as their own
+// errors.
+const (
+	codeAlreadyRegistered = "already_registered"
+	codeQuotaExhausted    = "quota_exhausted"
+)
+
 var errorRules = []struct {
 	code    string
 	kind    error
@@ -476,8 +502,8 @@ var errorRules = []struct {
 	{"invalid_credentials", upstream.ErrCredentials, []string{"partnerappkey", "partnerapptoken", "partner key", "partner token", "app key", "app token", "appkey", "apptoken", "invalid key", "invalid token",
 		"application key", "application token", "key or token", "partner application"}},
 	{codeExpired, upstream.ErrRejected, []string{"expired", "no valid licen", "licence is not valid", "license is not valid"}},
-	{"already_registered", upstream.ErrConflict, []string{"already registered", "already exist", "duplicate"}},
-	{"quota_exhausted", upstream.ErrRejected, []string{"quota", "limit reached", "limit exceeded", "no licenses available", "no seats"}},
+	{codeAlreadyRegistered, upstream.ErrConflict, []string{"already registered", "already exist", "duplicate"}},
+	{codeQuotaExhausted, upstream.ErrRejected, []string{"quota", "limit reached", "limit exceeded", "no licenses available", "no seats"}},
 	{"user_not_found", upstream.ErrNotFound, []string{"not found", "not registered", "unknown user", "does not exist", "doesn't exist", "no such user"}},
 	{"missing_field", upstream.ErrRejected, []string{"required", "missing"}},
 }

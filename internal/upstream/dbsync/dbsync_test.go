@@ -79,7 +79,7 @@ func TestRegisterSendsDocumentedRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Fabrikam exists from the seed; the user is the fifth registered.
-	want := model.License{Company: "Fabrikam Oy", User: "aino@fabrikam.fi", CompanyID: "9878", UserID: "5777"}
+	want := model.License{Company: "Fabrikam Oy", User: "aino@fabrikam.fi", CompanyID: "9878", UserID: "5777", ID: "5777"}
 	if got != want {
 		t.Errorf("license = %+v, want %+v", got, want)
 	}
@@ -152,8 +152,8 @@ func TestLicenseDetailsFiltersByCompany(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []model.License{
-		{Company: "Contoso AB", User: "anna.lindqvist@contoso.se", CompanyID: "9877", UserID: "5773"},
-		{Company: "Contoso AB", User: "per.ek@contoso.se", CompanyID: "9877", UserID: "5774"},
+		{Company: "Contoso AB", User: "anna.lindqvist@contoso.se", CompanyID: "9877", UserID: "5773", ID: "5773"},
+		{Company: "Contoso AB", User: "per.ek@contoso.se", CompanyID: "9877", UserID: "5774", ID: "5774"},
 	}
 	if !reflect.DeepEqual(d.Users, want) {
 		t.Errorf("users = %+v, want %+v", d.Users, want)
@@ -308,19 +308,19 @@ func TestAuthenticateReadsAnyValidityFlag(t *testing.T) {
 		want model.LicenseCheck
 	}{
 		{`{"value":[{"companyId":9877,"userId":5773,"userName":"u","validLicense":false,"errorMessage":[]}]}`,
-			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: noValid}},
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", ID: "5773", Licensed: false, Reason: noValid}},
 		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","authenticated":true,"errorMessage":[]}]}`,
-			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", ID: "5773", Licensed: true}},
 		{`{"Value":[{"CompanyId":"9877","UserId":"5773","UserName":"u","IsLicensed":false,"ErrorMessage":[]}]}`,
-			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: noValid}},
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", ID: "5773", Licensed: false, Reason: noValid}},
 		// No flag at all: an empty errorMessage is the success signal.
 		{`{"value":[{"companyId":"9877","userId":"5773","errorMessage":[]}]}`,
-			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", ID: "5773", Licensed: true}},
 		// An expiry date in the past, with or without a zone, is a verdict.
 		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","isValid":true,"expiryDate":"2020-01-31T00:00:00","errorMessage":[]}]}`,
-			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: false, Reason: "the licence expired on 2020-01-31T00:00:00Z"}},
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", ID: "5773", Licensed: false, Reason: "the licence expired on 2020-01-31T00:00:00Z"}},
 		{`{"value":[{"companyId":"9877","userId":"5773","userName":"u","validUntil":"2999-01-31T00:00:00+01:00","errorMessage":[]}]}`,
-			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", Licensed: true}},
+			model.LicenseCheck{Company: "C", User: "u", UserID: "5773", ID: "5773", Licensed: true}},
 		// The expiry as an errorMessage: still a verdict, not a 422.
 		{`{"value":[{"userName":"u","errorMessage":["License expired for user u"]}]}`,
 			model.LicenseCheck{Company: "C", User: "u", Licensed: false, Reason: "License expired for user u"}},

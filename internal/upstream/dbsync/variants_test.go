@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/upstream"
 	"github.com/partnerhub/gateway/internal/upstream/dbsync/dbsyncsim"
 	"github.com/partnerhub/gateway/internal/upstream/simfault"
@@ -73,6 +74,17 @@ func TestQuotaExhaustedUnderEveryVariant(t *testing.T) {
 			var e *upstream.Error
 			if !errors.As(err, &e) || !errors.Is(err, upstream.ErrRejected) || e.Code != "quota_exhausted" {
 				t.Errorf("register over quota: %v, want quota_exhausted", err)
+			}
+			// The licence manager says why, with the usage licenseDetails
+			// reports, and a second registration says the user is known.
+			m := Manager{C: c}
+			_, err = m.Register(context.Background(), "Variant AB", "one.more")
+			var qe *model.QuotaExhaustedError
+			if !errors.As(err, &qe) || qe.Quota == nil || qe.Quota.AnnualQuota != 1 || qe.Quota.Used < 1 || !errors.As(err, &e) {
+				t.Errorf("Manager.Register over quota: %v (%+v), want a QuotaExhaustedError with the usage", err, qe)
+			}
+			if _, err := m.Register(context.Background(), "Contoso AB", "per.ek@contoso.se"); !errors.Is(err, model.ErrAlreadyRegistered) || !errors.Is(err, upstream.ErrConflict) {
+				t.Errorf("Manager.Register of a seeded user: %v, want ErrAlreadyRegistered", err)
 			}
 		})
 	}
