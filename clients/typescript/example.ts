@@ -34,27 +34,40 @@ export async function call<T>(base: string, token: string, path: string, init: R
   return { body: (await res.json()) as T, headers: res.headers };
 }
 
-/** One page of customers for a data grid; pass the page token the previous answer gave. */
-export async function customerPage(base: string, token: string, q: ListCustomersQuery): Promise<{ rows: string[]; next: string | undefined; partial: string[] }> {
+/** One page of customers for a data grid; `start` is the 1-based position of its first row. */
+export async function customerPage(base: string, token: string, q: ListCustomersQuery, start = 1): Promise<{
+  rows: string[]; range: string; next: string | undefined; previous: string | undefined; partial: string[];
+}> {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) {
-    if (v !== undefined) params.set(k, String(v));
+    if (v !== undefined) params.set(k, String(v)); // arrays (vendor) become comma-separated
   }
   const { body } = await call<CustomerList>(base, token, `/v1/customers?${params}`);
   // complete is false when a vendor's part is missing or stale: say so in the UI.
   const partial = body.sources.filter((s) => s.status !== "ok" || s.stale).map((s) => s.vendor);
-  return { rows: body.items.map((c) => `${c.id} ${c.name}`), next: body.next_page_token, partial };
+  const end = start + body.items.length - 1;
+  return {
+    rows: body.items.map((c) => `${c.id} ${c.name} (${c.kind})`),
+    range: `${start}–${end} of ${body.total_size ?? "?"}`, // "1–50 of 146"
+    next: body.next_page_token, previous: body.previous_page_token, partial,
+  };
 }
+
+/** The first page sorted by name, Z to A: order_by is AIP-132, "field" or "field desc". */
+export const sortedByNameDesc = (base: string, token: string) =>
+  customerPage(base, token, { page_size: 50, order_by: "name desc" });
+
+type Include = NonNullable<NonNullable<operations["getCustomer"]["parameters"]["query"]>["include"]>;
 
 /** The 360 view one section at a time: every section is requested at once and rendered as it arrives. */
-export function loadSections(base: string, token: string, customerId: string, sections: SectionName[],
-  render: (section: SectionName, view: CustomerView) => void, failed: (section: SectionName, err: unknown) => void): Promise<void[]> {
+export function loadSections(base: string, token: string, customerId: string, sections: Include,
+  render: (section: SectionName, view: CustomerView, asOf: string | undefined) => void, failed: (section: SectionName, err: unknown) => void): Promise<void[]> {
   return Promise.all(sections.map((s) =>
     call<CustomerView>(base, token, `/v1/customers/${encodeURIComponent(customerId)}?include=${s}`)
-      .then(({ body }) => render(s, body), (err: unknown) => failed(s, err))));
+      .then(({ body }) => render(s, body, body[s]?.as_of), (err: unknown) => failed(s, err))));
 }
 
-/** Registers a user; the key makes a retry of the same click safe. Returns where the licence can be read back. */
+/** Registers a user; the key makes a retry of the same click safe. The licence is then at /v1/licenses/{id} (Location). */
 export async function registerLicense(base: string, token: string, body: Schemas["LicenseRequest"], key: string): Promise<{ licence: Schemas["LicenseResult"]; location: string | null }> {
   const { body: licence, headers } = await call<Schemas["LicenseResult"]>(base, token, "/v1/licenses", {
     method: "POST",
@@ -83,6 +96,10 @@ export async function runSync(base: string, token: string, body: Schemas["SyncJo
   }
   return job;
 }
+
+/** The Axema user sync of the gateway's BokaMera company, polled to its end. */
+export const axemaSync = (base: string, token: string, onState: (job: SyncJob) => void) =>
+  runSync(base, token, { kind: "axema_users" }, crypto.randomUUID(), onState);
 
 // Every path the contract declares is known to the compiler.
 export const customerPath: keyof paths = "/v1/customers";
