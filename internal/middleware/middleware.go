@@ -145,12 +145,17 @@ func (rw *recorder) statusCode(r *http.Request) int {
 }
 
 // routePattern is the matched chi pattern, read after routing finished, so
-// metric and log labels stay bounded.
+// metric and log labels stay bounded. CORS answers preflights before
+// routing; they get a label of their own, so a browser frontend's
+// preflights do not look like a scan of unknown paths ("unmatched").
 func routePattern(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		if p := rc.RoutePattern(); p != "" {
 			return p
 		}
+	}
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		return "preflight"
 	}
 	return "unmatched"
 }

@@ -95,3 +95,38 @@ func TestRecoverTurnsPanicIntoProblem(t *testing.T) {
 		t.Fatal("panic not logged")
 	}
 }
+
+// A browser's preflights are answered before routing; they are logged (and
+// counted) as "preflight", not mixed into "unmatched" with path scans.
+func TestPreflightsGetARouteLabelOfTheirOwn(t *testing.T) {
+	var logs bytes.Buffer
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cors, err := CORS(CORSConfig{Origins: []string{"http://localhost:5173"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Use(RequestIDMiddleware, AccessLog(slog.New(slog.NewJSONHandler(&logs, nil))), m.Instrument, cors)
+	r.Get("/things/{id}", func(http.ResponseWriter, *http.Request) {})
+
+	pre := httptest.NewRequest("OPTIONS", "/things/1", nil)
+	pre.Header.Set("Origin", "http://localhost:5173")
+	pre.Header.Set("Access-Control-Request-Method", "GET")
+	r.ServeHTTP(httptest.NewRecorder(), pre)
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/nothing-here", nil))
+
+	var routes []any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, entry["route"])
+	}
+	if len(routes) != 2 || routes[0] != "preflight" || routes[1] != "unmatched" {
+		t.Fatalf("routes logged %v, want [preflight unmatched]", routes)
+	}
+}
