@@ -6,7 +6,12 @@
 // public contract in api/openapi.yaml (snake_case, lower-case enums).
 package model
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
 
 // Vendor names, used in sources[], references and metric labels.
 const (
@@ -137,6 +142,15 @@ type Agreement struct {
 	AgreedAt    time.Time `json:"agreed_at"`
 }
 
+// AgreementID is an agreement's stable id within its tenant: 16 hex digits
+// of a hash of its type, e-mail (case-insensitive) and consent time to the
+// second, the things that make one consent another. Names and phone can be
+// corrected without changing it.
+func AgreementID(a Agreement) string {
+	sum := sha256.Sum256([]byte(a.Type + "\x00" + strings.ToLower(strings.TrimSpace(a.Email)) + "\x00" + a.AgreedAt.UTC().Format(time.RFC3339)))
+	return hex.EncodeToString(sum[:8])
+}
+
 // BookingCustomer is a person in the BokaMera booking system.
 type BookingCustomer struct {
 	ID        string `json:"id"`
@@ -214,6 +228,20 @@ const (
 	// in the background; one active per customer tenant).
 	SyncKindGDAPOnboarding = "gdap_onboarding"
 )
+
+// SyncKind is kind in the current spelling: contract 1.x spelled the sync
+// kinds with hyphens (gdap-customers), and rows stored then may still say so.
+func SyncKind(kind string) string {
+	switch kind {
+	case "gdap-customers":
+		return SyncKindGDAPCustomers
+	case "axema-users":
+		return SyncKindAxemaUsers
+	case "gdap-onboarding":
+		return SyncKindGDAPOnboarding
+	}
+	return kind
+}
 
 // Sync job states, one model over BokaMera's 0..3 and GDAP's fire-and-forget:
 // the states of the gateway's own job records and of the vendors' jobs alike.
