@@ -107,8 +107,13 @@ func FuzzPathParameters(f *testing.F) {
 				msg := r.check(v)
 				// A tenant id that passes is at most 10 digits: never an
 				// id Crayon cannot hold.
-				if msg == "" && strings.Contains(route, "/v1/tenants/") && (len(v) > 10 || strings.Trim(v, "0123456789") != "") {
+				if msg == "" && r.name == "id" && strings.Contains(route, "/v1/tenants/") && (len(v) > 10 || strings.Trim(v, "0123456789") != "") {
 					t.Fatalf("%s accepted tenant id %q", route, v)
+				}
+				// An agreement id that passes is one the gateway can have
+				// derived: 16 lower-case hex digits.
+				if msg == "" && r.name == "agreement_id" && (len(v) != 16 || strings.Trim(v, "0123456789abcdef") != "") {
+					t.Fatalf("%s accepted agreement id %q", route, v)
 				}
 			}
 		}
