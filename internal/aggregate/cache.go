@@ -65,21 +65,6 @@ type Freshness struct {
 	Cause error
 }
 
-// Older is the staler of f and g: a stale answer over a current one, else
-// the older. A result made of several reads carries the Older of theirs.
-func (f Freshness) Older(g Freshness) Freshness {
-	switch {
-	case f.Stale != g.Stale:
-		if g.Stale {
-			return g
-		}
-		return f
-	case g.Age > f.Age:
-		return g
-	}
-	return f
-}
-
 // Read is a vendor read that says how fresh its answer is; see Cached.
 type Read[T any] func(context.Context) (T, Freshness, error)
 

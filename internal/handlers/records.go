@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/partnerhub/gateway/internal/model"
 	"github.com/partnerhub/gateway/internal/store"
 )
 
@@ -33,7 +32,7 @@ type syncJob struct {
 
 func newSyncJob(j store.SyncJob) syncJob {
 	return syncJob{
-		ID: j.ID, Kind: model.SyncKind(j.Kind), CompanyID: j.CompanyID, State: j.State, VendorJobID: j.VendorJobID,
+		ID: j.ID, Kind: j.Kind, CompanyID: j.CompanyID, State: j.State, VendorJobID: j.VendorJobID,
 		NotifyEmail: j.NotifyEmail, RequestedBy: j.RequestedBy, ClientID: j.ClientID,
 		UsersFound: j.UsersFound, UsersCreated: j.Created, UsersUpdated: j.Updated, LastError: j.LastError,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, FinishedAt: j.FinishedAt,

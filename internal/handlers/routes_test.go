@@ -78,11 +78,16 @@ func tooMany(vendor string) error {
 
 // AgreementStore, LicenseManager, SyncJobs, Onboarding, TemplateGDAP, AuditStore.
 
+// The agreement stubs answer as the Crayon client does: each agreement
+// with the id it derives (model.AgreementID).
 func (s *stubs) Agreements(_ context.Context, id string) ([]model.Agreement, error) {
-	return []model.Agreement{{Type: model.AgreementMicrosoftCustomer, FirstName: "Ada", Email: "ada@example.com"}}, s.call("agreements")
+	a := model.Agreement{Type: model.AgreementMicrosoftCustomer, FirstName: "Ada", Email: "ada@example.com"}
+	a.ID = model.AgreementID(a)
+	return []model.Agreement{a}, s.call("agreements")
 }
 
 func (s *stubs) AddAgreement(_ context.Context, id string, a model.Agreement) (model.Agreement, error) {
+	a.ID = model.AgreementID(a)
 	return a, s.call("agreements.add")
 }
 

@@ -128,13 +128,16 @@ func handleListSyncJobs(svc SyncJobs, snaps *aggregate.Snapshots, tokens *pageto
 		order := q.orderBy(aggregate.OrderCreatedAt, []string{aggregate.OrderCreatedAt}, []string{aggregate.OrderCreatedAt})
 		order.Desc = q.values.Get("order_by") == "" || order.Desc // newest first unless asked
 		f.Oldest = !order.Desc
-		customer := ""
+		var (
+			custKey  aggregate.CustomerKey
+			customer string
+		)
 		if v := q.values.Get("customer_id"); v != "" {
-			key, ok := aggregate.ParseCustomerID(v)
-			if !ok {
+			var ok bool
+			if custKey, ok = aggregate.ParseCustomerID(v); !ok {
 				q.fail("customer_id", problem.CodeInvalidFormat, "must be a customer id as GET /v1/customers lists it (ms-<tenant id>, crayon-<id> or bokamera-<id>)")
 			}
-			customer = key.String()
+			customer = custKey.String()
 		}
 		// The token is only good for the same filters, order and page size.
 		pg := pager{tokens, fmt.Sprintf("sync-jobs|%s|%s|%s|%s|%v|%d", strings.Join(f.Kinds, ","), f.CompanyID, customer, strings.Join(f.States, ","), f.Oldest, f.Limit)}
@@ -149,7 +152,7 @@ func handleListSyncJobs(svc SyncJobs, snaps *aggregate.Snapshots, tokens *pageto
 			return err
 		}
 		if customer != "" {
-			tenant := customerTenant(r.Context(), snaps, customer)
+			tenant := customerTenant(r.Context(), snaps, custKey)
 			if tenant == "" {
 				// No Microsoft tenant is known for it: no job is about it.
 				resp := newList([]syncJob{}, []aggregate.Source{}, true)
@@ -175,8 +178,7 @@ func handleListSyncJobs(svc SyncJobs, snaps *aggregate.Snapshots, tokens *pageto
 // customerTenant is the Microsoft tenant of a customer id ("ms-<tenant>",
 // or a Crayon record the current snapshot merged into one); "" when none
 // is known (a booking person, a Crayon tenant without a Microsoft tenant).
-func customerTenant(ctx context.Context, snaps *aggregate.Snapshots, id string) string {
-	key, _ := aggregate.ParseCustomerID(id)
+func customerTenant(ctx context.Context, snaps *aggregate.Snapshots, key aggregate.CustomerKey) string {
 	if key.Kind == aggregate.KeyMicrosoft {
 		return key.ID
 	}

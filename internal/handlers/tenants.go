@@ -175,19 +175,8 @@ func handleListAgreements(store AgreementStore) http.Handler {
 		if err != nil {
 			return err
 		}
-		for i := range items {
-			items[i] = withAgreementID(items[i])
-		}
 		return respond(w, http.StatusOK, wholeList(items, oneSource(src), true))
 	})
-}
-
-// withAgreementID gives a an id if its source did not.
-func withAgreementID(a model.Agreement) model.Agreement {
-	if a.ID == "" {
-		a.ID = model.AgreementID(a)
-	}
-	return a
 }
 
 func agreementPath(tenantID, agreementID string) string {
@@ -212,7 +201,7 @@ func handleGetAgreement(store AgreementStore) http.Handler {
 			return err
 		}
 		for _, a := range items {
-			if a = withAgreementID(a); a.ID == want {
+			if a.ID == want {
 				return respond(w, http.StatusOK, withSources(a, oneSource(src), true))
 			}
 		}
@@ -319,7 +308,6 @@ func handleAddAgreement(store AgreementStore, w writeLog) http.Handler {
 		if err != nil {
 			return err
 		}
-		got = withAgreementID(got)
 		rw.Header().Set("Location", agreementPath(id, got.ID))
 		return respond(rw, http.StatusCreated, withSources(got, oneSource(src), true))
 	})

@@ -131,8 +131,8 @@ const (
 
 // Agreement is a consent to a Microsoft agreement for one tenant.
 type Agreement struct {
-	// ID is derived from what identifies a consent (AgreementID): Crayon
-	// gives agreements no id of their own.
+	// ID is derived from what identifies a consent (AgreementID), by the
+	// Crayon client: Crayon gives agreements no id of their own.
 	ID          string    `json:"id"`
 	Type        string    `json:"agreement_type"`
 	FirstName   string    `json:"first_name"`

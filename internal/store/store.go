@@ -70,11 +70,11 @@ type SyncJob struct {
 // Seq. With Oldest they come oldest first and AfterSeq > 0 continues.
 // Limit is capped by the caller (1..1000).
 type SyncJobFilter struct {
-	Kind      string
+	// CompanyID, when set, is the one company the jobs are for.
 	CompanyID string
-	State     string
 	// Kinds, CompanyIDs and States match a job with any of their values;
-	// empty matches every job.
+	// empty matches every job. CompanyIDs narrows CompanyID further (a
+	// caller can filter by company and by customer at once).
 	Kinds, CompanyIDs, States []string
 	BeforeSeq                 int64
 	Oldest                    bool
@@ -133,9 +133,8 @@ const (
 // continues a listing. With Newest they come newest first and
 // BeforeSeq > 0 continues.
 type AuditFilter struct {
-	From, To  time.Time
-	Subject   string
-	Operation string
+	From, To time.Time
+	Subject  string
 	// Operations match an event with any of them; empty matches all.
 	Operations []string
 	AfterSeq   int64

@@ -399,7 +399,7 @@ func (o *Onboardings) create(ctx context.Context, j store.SyncJob) (store.SyncJo
 		}
 		var active store.SyncJob
 		for _, state := range []string{model.SyncPending, model.SyncRunning} {
-			jobs, ferr := o.cfg.Store.ListSyncJobs(ctx, store.SyncJobFilter{Kind: j.Kind, CompanyID: j.CompanyID, State: state, Limit: 1})
+			jobs, ferr := o.cfg.Store.ListSyncJobs(ctx, store.SyncJobFilter{Kinds: []string{j.Kind}, CompanyID: j.CompanyID, States: []string{state}, Limit: 1})
 			if ferr != nil {
 				return j, fmt.Errorf("%w: reading the active job: %w", ErrStore, ferr)
 			}

@@ -390,7 +390,7 @@ func (s *Service) activeJobs(ctx context.Context, kind, company string, limit in
 		if len(out) >= limit {
 			break
 		}
-		jobs, err := s.cfg.Store.ListSyncJobs(ctx, store.SyncJobFilter{Kind: kind, CompanyID: company, State: state, Limit: limit - len(out)})
+		jobs, err := s.cfg.Store.ListSyncJobs(ctx, store.SyncJobFilter{Kinds: []string{kind}, CompanyID: company, States: []string{state}, Limit: limit - len(out)})
 		if err != nil {
 			return nil, err
 		}
@@ -441,7 +441,7 @@ func (s *Service) Get(ctx context.Context, id string) (Result, error) {
 func (s *Service) List(ctx context.Context, f store.SyncJobFilter) (Page, error) {
 	f.CompanyID = strings.ToLower(f.CompanyID)
 	var active []store.SyncJob
-	if (f.Kind == "" || f.Kind == model.SyncKindAxemaUsers) && (len(f.Kinds) == 0 || slices.Contains(f.Kinds, model.SyncKindAxemaUsers)) {
+	if len(f.Kinds) == 0 || slices.Contains(f.Kinds, model.SyncKindAxemaUsers) {
 		var err error
 		if active, err = s.activeJobs(ctx, model.SyncKindAxemaUsers, f.CompanyID, s.cfg.MaxRefresh); err != nil {
 			return Page{}, fmt.Errorf("%w: listing active jobs: %w", ErrStore, err)

@@ -256,7 +256,7 @@ func TestBokaMeraSaysASyncRunsIsAConflict(t *testing.T) {
 // failPending makes the gateway forget its active job, as if another
 // system had started the vendor's sync.
 func (e *env) failPending(t *testing.T) error {
-	jobs, err := e.store.ListSyncJobs(t.Context(), store.SyncJobFilter{State: model.SyncPending, Limit: 10})
+	jobs, err := e.store.ListSyncJobs(t.Context(), store.SyncJobFilter{States: []string{model.SyncPending}, Limit: 10})
 	if err != nil {
 		return err
 	}
@@ -381,11 +381,11 @@ func TestListRefreshesSoTheStateFilterSeesCurrentStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * stepSize)
-	page, err := e.svc.List(t.Context(), store.SyncJobFilter{State: model.SyncSucceeded, Limit: 10})
+	page, err := e.svc.List(t.Context(), store.SyncJobFilter{States: []string{model.SyncSucceeded}, Limit: 10})
 	if err != nil || len(page.Items) != 1 || page.Items[0].ID != j.ID || !page.Complete || len(page.Sources) != 1 {
 		t.Fatalf("succeeded jobs: %+v %v", page, err)
 	}
-	page, err = e.svc.List(t.Context(), store.SyncJobFilter{Kind: model.SyncKindGDAPCustomers, Limit: 10})
+	page, err = e.svc.List(t.Context(), store.SyncJobFilter{Kinds: []string{model.SyncKindGDAPCustomers}, Limit: 10})
 	if err != nil || len(page.Items) != 1 || page.Items[0].Kind != model.SyncKindGDAPCustomers || len(page.Sources) != 0 {
 		t.Fatalf("gdap jobs: %+v %v", page, err)
 	}

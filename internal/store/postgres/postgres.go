@@ -287,14 +287,8 @@ func (w *where) sql() string {
 // syncJobWhere is f's filters (cursors included when paged).
 func syncJobWhere(f store.SyncJobFilter, paged bool) *where {
 	var w where
-	if f.Kind != "" {
-		w.add("kind = ?", f.Kind)
-	}
 	if f.CompanyID != "" {
 		w.add("company_id = ?", f.CompanyID)
-	}
-	if f.State != "" {
-		w.add("state = ?", f.State)
 	}
 	if len(f.Kinds) > 0 {
 		w.add("kind = ANY(?)", f.Kinds)
@@ -481,9 +475,6 @@ func auditWhere(f store.AuditFilter, paged bool) *where {
 	}
 	if f.Subject != "" {
 		w.add("subject = ?", f.Subject)
-	}
-	if f.Operation != "" {
-		w.add("operation = ?", f.Operation)
 	}
 	if len(f.Operations) > 0 {
 		w.add("operation = ANY(?)", f.Operations)

@@ -389,14 +389,8 @@ func syncJobWhere(f store.SyncJobFilter, paged bool) (string, []any) {
 			args = append(args, v)
 		}
 	}
-	if f.Kind != "" {
-		add("kind = ?", f.Kind)
-	}
 	if f.CompanyID != "" {
 		add("company_id = ?", f.CompanyID)
-	}
-	if f.State != "" {
-		add("state = ?", f.State)
 	}
 	anyOf("kind", f.Kinds)
 	anyOf("company_id", f.CompanyIDs)
@@ -585,9 +579,6 @@ func auditWhere(f store.AuditFilter, paged bool) (string, []any) {
 	}
 	if f.Subject != "" {
 		add("subject = ?", f.Subject)
-	}
-	if f.Operation != "" {
-		add("operation = ?", f.Operation)
 	}
 	if len(f.Operations) > 0 {
 		where = append(where, "operation IN (?"+strings.Repeat(", ?", len(f.Operations)-1)+")")

@@ -167,13 +167,13 @@ func testSyncJobList(t *testing.T, open Opener) {
 	if got := idsOf(list(store.SyncJobFilter{Limit: 100})); !reflect.DeepEqual(got, []string{"job-6", "job-5", "job-4", "job-3", "job-2", "job-1", "job-0"}) {
 		t.Fatalf("all jobs, newest first = %v", got)
 	}
-	if got := idsOf(list(store.SyncJobFilter{Kind: model.SyncKindGDAPCustomers, Limit: 100})); !reflect.DeepEqual(got, []string{"job-5", "job-3", "job-1"}) {
+	if got := idsOf(list(store.SyncJobFilter{Kinds: []string{model.SyncKindGDAPCustomers}, Limit: 100})); !reflect.DeepEqual(got, []string{"job-5", "job-3", "job-1"}) {
 		t.Fatalf("gdap jobs = %v", got)
 	}
 	if got := idsOf(list(store.SyncJobFilter{CompanyID: "c0", Limit: 100})); !reflect.DeepEqual(got, []string{"job-6", "job-3", "job-0"}) {
 		t.Fatalf("company c0 = %v", got)
 	}
-	if got := idsOf(list(store.SyncJobFilter{State: model.SyncRunning, Limit: 100})); len(got) != 0 {
+	if got := idsOf(list(store.SyncJobFilter{States: []string{model.SyncRunning}, Limit: 100})); len(got) != 0 {
 		t.Fatalf("running jobs = %v, want none", got)
 	}
 	// Paging: pages of 3 by Seq cover everything once.
@@ -216,7 +216,7 @@ func testSyncJobList(t *testing.T, open Opener) {
 	}{
 		{store.SyncJobFilter{Limit: 1}, 7},
 		{store.SyncJobFilter{CompanyIDs: []string{"c0", "c2"}, BeforeSeq: 1, Limit: 1}, 5},
-		{store.SyncJobFilter{Kind: model.SyncKindGDAPCustomers, States: []string{model.SyncRunning}}, 0},
+		{store.SyncJobFilter{Kinds: []string{model.SyncKindGDAPCustomers}, States: []string{model.SyncRunning}}, 0},
 	} {
 		if n, err := s.CountSyncJobs(ctx, tc.f); err != nil || n != tc.want {
 			t.Errorf("CountSyncJobs(%+v) = %d, %v; want %d", tc.f, n, err, tc.want)
@@ -563,8 +563,8 @@ func testAudit(t *testing.T, open Opener) {
 		{store.AuditFilter{From: t0.Add(3 * time.Minute)}, []string{"e4", "e5"}},
 		{store.AuditFilter{To: t0.Add(time.Minute)}, []string{"e1"}},
 		{store.AuditFilter{Subject: "alice"}, []string{"e1", "e3", "e4"}},
-		{store.AuditFilter{Operation: "agreements.accept"}, []string{"e3", "e5"}},
-		{store.AuditFilter{Subject: "bob", Operation: "licenses.register"}, []string{"e2"}},
+		{store.AuditFilter{Operations: []string{"agreements.accept"}}, []string{"e3", "e5"}},
+		{store.AuditFilter{Subject: "bob", Operations: []string{"licenses.register"}}, []string{"e2"}},
 		{store.AuditFilter{Subject: "nobody"}, []string{}},
 		{store.AuditFilter{AfterSeq: all[2].Seq}, []string{"e4", "e5"}},
 		{store.AuditFilter{Limit: 2}, []string{"e1", "e2"}},
